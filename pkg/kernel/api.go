@@ -186,6 +186,13 @@ func (t *Task) MemoryManager() *mm.MemoryManager { panic("unimplemented") }
 // Kernel returns the task's kernel.
 func (t *Task) Kernel() *Kernel { panic("unimplemented") }
 
+// SendSignal sends sig to the task itself, as the kernel does for SIGPIPE
+// on a write to a broken pipe.
+func (t *Task) SendSignal(sig int) { panic("unimplemented") }
+
+// ThreadID is the task's tid in its own PID namespace.
+func (t *Task) ThreadID() int32 { panic("unimplemented") }
+
 // Debugf writes to the sandbox's debug log with the task's tid prefixed.
 func (t *Task) Debugf(format string, v ...any) { panic("unimplemented") }
 
