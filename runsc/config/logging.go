@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -63,10 +64,15 @@ type jsonWriter struct {
 }
 
 func (j jsonWriter) Write(p []byte) (int, error) {
-	msg := strings.TrimRight(string(p), "\n")
-	line := fmt.Sprintf("{\"level\":\"debug\",\"msg\":%q,\"time\":%q}\n",
-		j.prefix+msg, time.Now().UTC().Format(time.RFC3339Nano))
-	if _, err := io.WriteString(j.w, line); err != nil {
+	line, err := json.Marshal(struct {
+		Level string `json:"level"`
+		Msg   string `json:"msg"`
+		Time  string `json:"time"`
+	}{"debug", j.prefix + strings.TrimRight(string(p), "\n"), time.Now().UTC().Format(time.RFC3339Nano)})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := j.w.Write(append(line, '\n')); err != nil {
 		return 0, err
 	}
 	return len(p), nil
