@@ -1,0 +1,40 @@
+package pipe
+
+import (
+	"fmt"
+	"time"
+
+	"bulwark.dev/pkg/abi/linux"
+	"bulwark.dev/pkg/vfs"
+)
+
+// inode is the inode of an anonymous pipe (in Linux, of pipefs).
+type inode struct {
+	attr vfs.Attr
+}
+
+func (i *inode) Stat(vfs.Context) (vfs.Attr, error) { return i.attr, nil }
+
+func (i *inode) Open(vfs.Context, uint32) (vfs.FileImpl, error) { return nil, linux.ENXIO }
+
+// NewPair returns the read and write ends of a new anonymous pipe as Files
+// (one reference each). flags may hold O_NONBLOCK (O_CLOEXEC is per fd:
+// the caller handles it).
+func NewPair(ctx vfs.Context, flags uint32) (r, w *vfs.File) {
+	now := time.Now()
+	ts := linux.Timespec{Sec: now.Unix(), Nsec: int64(now.Nanosecond())}
+	creds := ctx.Credentials()
+	in := &inode{attr: vfs.Attr{
+		Mode: linux.S_IFIFO | 0o600, UID: creds.EffectiveUID, GID: creds.EffectiveGID, Nlink: 1,
+		BlkSize: 4096, Ino: vfs.NewIno(), Dev: pipeDev, Atime: ts, Mtime: ts, Ctime: ts,
+	}}
+	name := fmt.Sprintf("pipe:[%d]", in.attr.Ino)
+	p := New()
+	st := flags & linux.O_NONBLOCK
+	r = vfs.NewFile(in, p.newEnd(true, false), linux.O_RDONLY|st, name)
+	w = vfs.NewFile(in, p.newEnd(false, true), linux.O_WRONLY|st, name)
+	return r, w
+}
+
+// pipeDev is the device of anonymous pipes (pipefs's anonymous device).
+var pipeDev = vfs.MakeDev(0, 12)

@@ -1,0 +1,55 @@
+package syscalls
+
+import (
+	"encoding/binary"
+
+	"bulwark.dev/pkg/abi/linux"
+	"bulwark.dev/pkg/kernel"
+	"bulwark.dev/pkg/vfs"
+)
+
+func init() {
+	register(linux.SYS_IOCTL, sysIoctl, kernel.FD, kernel.Hex, kernel.Hex)
+}
+
+// sysIoctl handles the generic requests (FIONBIO, FIOCLEX, FIONCLEX,
+// FIONREAD on regular files) and passes the others to the file (terminal
+// requests on host ttys, FIONREAD on pipes); ENOTTY otherwise.
+func sysIoctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	fd, cmd, arg := int32(a[0]), uint32(a[1]), a[2]
+	f, _, err := t.FDTable().Get(fd)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if f.IsPath() {
+		return 0, linux.EBADF
+	}
+	switch cmd {
+	case linux.FIOCLEX, linux.FIONCLEX:
+		return 0, t.FDTable().SetFlags(fd, vfs.FDFlags{CloseOnExec: cmd == linux.FIOCLEX})
+	case linux.FIONBIO:
+		var b [4]byte
+		if _, err := t.CopyIn(arg, b[:]); err != nil {
+			return 0, err
+		}
+		fl := f.StatusFlags() &^ linux.O_NONBLOCK
+		if binary.LittleEndian.Uint32(b[:]) != 0 {
+			fl |= linux.O_NONBLOCK
+		}
+		return 0, f.SetStatusFlags(fl)
+	case linux.FIONREAD:
+		if f.Type(t) == linux.S_IFREG {
+			st, err := f.Stat(t)
+			if err != nil {
+				return 0, err
+			}
+			n := max(int64(st.Size)-f.Offset(), 0)
+			var b [4]byte
+			binary.LittleEndian.PutUint32(b[:], uint32(min(n, 1<<31-1)))
+			_, err = t.CopyOut(arg, b[:])
+			return 0, err
+		}
+	}
+	return f.Ioctl(t, cmd, arg)
+}

@@ -1,0 +1,372 @@
+package syscalls
+
+import (
+	"encoding/binary"
+
+	"bulwark.dev/pkg/abi/linux"
+	"bulwark.dev/pkg/kernel"
+	"bulwark.dev/pkg/vfs"
+)
+
+// Data transfer: read, write and their positioned, vectored forms, lseek,
+// sendfile, fsync.
+
+func init() {
+	register(linux.SYS_READ, sysRead, kernel.FD, kernel.ReadBuf, kernel.Int)
+	register(linux.SYS_WRITE, sysWrite, kernel.FD, kernel.WriteBuf, kernel.Int)
+	register(linux.SYS_PREAD64, sysPread64, kernel.FD, kernel.ReadBuf, kernel.Int, kernel.Int)
+	register(linux.SYS_PWRITE64, sysPwrite64, kernel.FD, kernel.WriteBuf, kernel.Int, kernel.Int)
+	register(linux.SYS_READV, sysReadv, kernel.FD, kernel.Hex, kernel.Int)
+	register(linux.SYS_WRITEV, sysWritev, kernel.FD, kernel.Hex, kernel.Int)
+	register(linux.SYS_PREADV, sysPreadv, kernel.FD, kernel.Hex, kernel.Int, kernel.Int)
+	register(linux.SYS_PWRITEV, sysPwritev, kernel.FD, kernel.Hex, kernel.Int, kernel.Int)
+	register(linux.SYS_LSEEK, sysLseek, kernel.FD, kernel.Int, kernel.Int)
+	register(linux.SYS_SENDFILE, sysSendfile, kernel.FD, kernel.FD, kernel.Hex, kernel.Int)
+	register(linux.SYS_FSYNC, sysFsync, kernel.FD)
+	register(linux.SYS_FDATASYNC, sysFsync, kernel.FD)
+	register(linux.SYS_SYNC, sysSync)
+}
+
+// chunk is the most bytes copied between the task and the kernel at once.
+const chunk = 64 << 10
+
+// maxRW is the largest count a single read or write transfers (Linux's
+// MAX_RW_COUNT).
+const maxRW = 0x7ffff000
+
+// isStream reports whether a short transfer should end a read loop at once
+// (pipes, sockets, terminals and other devices).
+func isStream(t *kernel.Task, f *vfs.File) bool {
+	typ := f.Type(t)
+	return typ != linux.S_IFREG && typ != linux.S_IFBLK
+}
+
+// readTo reads up to count bytes from f into the task's memory at addr,
+// using read (off < 0) or pread.
+func readTo(t *kernel.Task, f *vfs.File, addr uintptr, count int, off int64) (int, error) {
+	if count < 0 {
+		return 0, linux.EINVAL
+	}
+	count = min(count, maxRW)
+	buf := make([]byte, min(count, chunk))
+	stream := isStream(t, f)
+	done := 0
+	for done < count {
+		b := buf[:min(len(buf), count-done)]
+		var n int
+		var err error
+		if off < 0 {
+			n, err = f.Read(t, b)
+		} else {
+			n, err = f.PRead(t, b, off+int64(done))
+		}
+		if n > 0 {
+			if c, cerr := t.CopyOut(addr+uintptr(done), b[:n]); cerr != nil {
+				done += c
+				if done == 0 {
+					return 0, cerr
+				}
+				return done, nil
+			}
+			done += n
+		}
+		if err != nil {
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		if n < len(b) || stream {
+			break
+		}
+	}
+	return done, nil
+}
+
+// writeFrom writes count bytes from the task's memory at addr to f (write
+// when off < 0, else pwrite). EPIPE sends SIGPIPE.
+func writeFrom(t *kernel.Task, f *vfs.File, addr uintptr, count int, off int64) (int, error) {
+	if count < 0 {
+		return 0, linux.EINVAL
+	}
+	count = min(count, maxRW)
+	if count == 0 {
+		// Still check the file is writable.
+		if !f.Writable() {
+			return 0, linux.EBADF
+		}
+		return 0, nil
+	}
+	buf := make([]byte, min(count, chunk))
+	done := 0
+	for done < count {
+		b := buf[:min(len(buf), count-done)]
+		c, cerr := t.CopyIn(addr+uintptr(done), b)
+		if cerr != nil {
+			if c == 0 {
+				if done == 0 {
+					return 0, cerr
+				}
+				return done, nil
+			}
+			b = b[:c]
+		}
+		var n int
+		var err error
+		if off < 0 {
+			n, err = f.Write(t, b)
+		} else {
+			n, err = f.PWrite(t, b, off+int64(done))
+		}
+		done += n
+		if err != nil {
+			if err == linux.EPIPE {
+				t.SendSignal(linux.SIGPIPE)
+			}
+			if done > 0 {
+				return done, nil
+			}
+			return 0, err
+		}
+		if n < len(b) || cerr != nil {
+			break
+		}
+	}
+	return done, nil
+}
+
+func sysRead(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a[0])
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	if f.Type(t) == linux.S_IFDIR {
+		return 0, linux.EISDIR
+	}
+	n, err := readTo(t, f, a[1], int(a[2]), -1)
+	return uintptr(n), err
+}
+
+func sysWrite(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a[0])
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	n, err := writeFrom(t, f, a[1], int(a[2]), -1)
+	return uintptr(n), err
+}
+
+func sysPread64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a[0])
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	off := int64(a[3])
+	if off < 0 {
+		return 0, linux.EINVAL
+	}
+	if f.Type(t) == linux.S_IFDIR {
+		return 0, linux.EISDIR
+	}
+	n, err := readTo(t, f, a[1], int(a[2]), off)
+	return uintptr(n), err
+}
+
+func sysPwrite64(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a[0])
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	off := int64(a[3])
+	if off < 0 {
+		return 0, linux.EINVAL
+	}
+	n, err := writeFrom(t, f, a[1], int(a[2]), off)
+	return uintptr(n), err
+}
+
+// iovec is one struct iovec.
+type iovec struct {
+	base uintptr
+	len  int
+}
+
+// copyIovecs reads an iovec array (at most IOV_MAX = 1024 entries).
+func copyIovecs(t *kernel.Task, addr uintptr, cnt int) ([]iovec, error) {
+	if cnt < 0 || cnt > 1024 {
+		return nil, linux.EINVAL
+	}
+	raw := make([]byte, 16*cnt)
+	if _, err := t.CopyIn(addr, raw); err != nil {
+		return nil, err
+	}
+	out := make([]iovec, cnt)
+	total := 0
+	for i := range out {
+		out[i].base = uintptr(binary.LittleEndian.Uint64(raw[16*i:]))
+		l := int64(binary.LittleEndian.Uint64(raw[16*i+8:]))
+		if l < 0 {
+			return nil, linux.EINVAL
+		}
+		out[i].len = int(l)
+		total += out[i].len
+		if total > maxRW || total < 0 {
+			return nil, linux.EINVAL
+		}
+	}
+	return out, nil
+}
+
+// vectored runs one transfer per iovec until one is short or fails.
+func vectored(t *kernel.Task, fdArg, iovArg, cnt uintptr, off int64, write bool) (uintptr, error) {
+	f, err := getFile(t, fdArg)
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	iovs, err := copyIovecs(t, iovArg, int(cnt))
+	if err != nil {
+		return 0, err
+	}
+	if !write && f.Type(t) == linux.S_IFDIR {
+		return 0, linux.EISDIR
+	}
+	total := 0
+	for _, v := range iovs {
+		if v.len == 0 {
+			continue
+		}
+		o := off
+		if off >= 0 {
+			o = off + int64(total)
+		}
+		var n int
+		if write {
+			n, err = writeFrom(t, f, v.base, v.len, o)
+		} else {
+			n, err = readTo(t, f, v.base, v.len, o)
+		}
+		total += n
+		if err != nil {
+			if total > 0 {
+				return uintptr(total), nil
+			}
+			return 0, err
+		}
+		if n < v.len {
+			break
+		}
+	}
+	return uintptr(total), nil
+}
+
+func sysReadv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return vectored(t, a[0], a[1], a[2], -1, false)
+}
+
+func sysWritev(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	return vectored(t, a[0], a[1], a[2], -1, true)
+}
+
+func sysPreadv(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if int64(a[3]) < 0 {
+		return 0, linux.EINVAL
+	}
+	return vectored(t, a[0], a[1], a[2], int64(a[3]), false)
+}
+
+func sysPwritev(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if int64(a[3]) < 0 {
+		return 0, linux.EINVAL
+	}
+	return vectored(t, a[0], a[1], a[2], int64(a[3]), true)
+}
+
+func sysLseek(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a[0])
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	off, err := f.Seek(t, int64(a[1]), int(a[2]))
+	return uintptr(off), err
+}
+
+func sysSendfile(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	out, err := getFile(t, a[0])
+	if err != nil {
+		return 0, err
+	}
+	defer out.DecRef()
+	in, err := getFile(t, a[1])
+	if err != nil {
+		return 0, err
+	}
+	defer in.DecRef()
+	if !in.Readable() || !out.Writable() {
+		return 0, linux.EBADF
+	}
+	offAddr, count := a[2], int(min(a[3], maxRW))
+	off := int64(-1)
+	if offAddr != 0 {
+		var b [8]byte
+		if _, err := t.CopyIn(offAddr, b[:]); err != nil {
+			return 0, err
+		}
+		if off = int64(binary.LittleEndian.Uint64(b[:])); off < 0 {
+			return 0, linux.EINVAL
+		}
+	}
+	buf := make([]byte, min(count, chunk))
+	done := 0
+	for done < count {
+		b := buf[:min(len(buf), count-done)]
+		var n int
+		if off >= 0 {
+			n, err = in.PRead(t, b, off+int64(done))
+		} else {
+			n, err = in.Read(t, b)
+		}
+		if n > 0 {
+			w, werr := out.Write(t, b[:n])
+			done += w
+			if werr != nil {
+				if werr == linux.EPIPE {
+					t.SendSignal(linux.SIGPIPE)
+				}
+				err = werr
+			} else if w < n {
+				break
+			}
+		}
+		if err != nil || n < len(b) {
+			break
+		}
+	}
+	if offAddr != 0 {
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(off+int64(done)))
+		if _, cerr := t.CopyOut(offAddr, b[:]); cerr != nil {
+			return 0, cerr
+		}
+	}
+	if done == 0 && err != nil {
+		return 0, err
+	}
+	return uintptr(done), nil
+}
+
+func sysFsync(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	f, err := getFile(t, a[0])
+	if err != nil {
+		return 0, err
+	}
+	defer f.DecRef()
+	return 0, f.Sync(t)
+}
+
+func sysSync(*kernel.Task, kernel.SyscallArguments) (uintptr, error) { return 0, nil }

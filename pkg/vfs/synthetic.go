@@ -1,0 +1,313 @@
+package vfs
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"bulwark.dev/pkg/abi/linux"
+)
+
+// This file has helpers to build synthetic filesystems such as /proc: trees
+// of inodes whose content is produced by functions when they are looked up,
+// listed, opened or read. The ctx those functions receive is the calling
+// task (a *kernel.Task in the sandbox).
+//
+// Example:
+//
+//	root := vfs.NewDynamicDir(0o555, func(ctx vfs.Context) ([]vfs.Entry, error) {
+//		return []vfs.Entry{
+//			{Name: "self", Inode: vfs.NewFuncSymlink(selfTarget)},
+//			{Name: "uptime", Inode: vfs.NewFuncFile(0o444, uptime)},
+//		}, nil
+//	})
+//	fs := vfs.NewSyntheticFS("proc", linux.PROC_MAGIC, root)
+
+// SynthAttrs are the attributes every synthetic inode has. Constructors
+// fill Perm and Ino (and UID/GID 0); callers may change them before the
+// inode is published.
+type SynthAttrs struct {
+	Perm     uint32 // permission bits
+	UID, GID uint32
+	Ino      uint64
+	Time     linux.Timespec // atime, mtime and ctime
+}
+
+func newSynthAttrs(perm uint32) SynthAttrs {
+	now := time.Now()
+	return SynthAttrs{
+		Perm: perm & linux.PermMask,
+		Ino:  NewIno(),
+		Time: linux.Timespec{Sec: now.Unix(), Nsec: int64(now.Nanosecond())},
+	}
+}
+
+func (s *SynthAttrs) attr(typ uint32, nlink uint32, size int64) Attr {
+	return Attr{
+		Mode: typ | s.Perm, UID: s.UID, GID: s.GID, Nlink: nlink, Size: size,
+		BlkSize: 4096, Ino: s.Ino, Atime: s.Time, Mtime: s.Time, Ctime: s.Time,
+	}
+}
+
+// Entry is a named child of a synthetic directory.
+type Entry struct {
+	Name  string
+	Inode Inode
+}
+
+// StaticDir is a synthetic directory with a fixed set of children, which
+// the VFS may cache.
+type StaticDir struct {
+	SynthAttrs
+	mu       sync.Mutex
+	children []Entry
+}
+
+// NewStaticDir returns a directory holding entries (in listing order).
+func NewStaticDir(perm uint32, entries []Entry) *StaticDir {
+	return &StaticDir{SynthAttrs: newSynthAttrs(perm), children: append([]Entry(nil), entries...)}
+}
+
+// Add adds (or replaces) a child.
+func (d *StaticDir) Add(name string, in Inode) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := range d.children {
+		if d.children[i].Name == name {
+			d.children[i].Inode = in
+			return
+		}
+	}
+	d.children = append(d.children, Entry{Name: name, Inode: in})
+}
+
+// Stat implements Inode.
+func (d *StaticDir) Stat(Context) (Attr, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.attr(linux.S_IFDIR, 2, 0), nil
+}
+
+// Open implements Inode.
+func (d *StaticDir) Open(Context, uint32) (FileImpl, error) { return NoFile{}, nil }
+
+// Lookup implements DirInode.
+func (d *StaticDir) Lookup(_ Context, name string) (Inode, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, e := range d.children {
+		if e.Name == name {
+			return e.Inode, nil
+		}
+	}
+	return nil, linux.ENOENT
+}
+
+// Readdir implements DirInode.
+func (d *StaticDir) Readdir(ctx Context) ([]Dirent, error) {
+	d.mu.Lock()
+	entries := append([]Entry(nil), d.children...)
+	d.mu.Unlock()
+	return entriesToDirents(ctx, entries)
+}
+
+// DynamicDir is a synthetic directory whose entries are computed by a
+// function at every lookup and readdir; the VFS never caches them.
+type DynamicDir struct {
+	SynthAttrs
+	// Entries lists the children in listing order.
+	Entries func(ctx Context) ([]Entry, error)
+	// LookupFn, if set, finds one child without listing all of them; it
+	// returns linux.ENOENT for a missing name.
+	LookupFn func(ctx Context, name string) (Inode, error)
+}
+
+// NewDynamicDir returns a directory whose children fn computes.
+func NewDynamicDir(perm uint32, fn func(ctx Context) ([]Entry, error)) *DynamicDir {
+	return &DynamicDir{SynthAttrs: newSynthAttrs(perm), Entries: fn}
+}
+
+// Dynamic implements Dynamic.
+func (d *DynamicDir) Dynamic() bool { return true }
+
+// Stat implements Inode.
+func (d *DynamicDir) Stat(Context) (Attr, error) { return d.attr(linux.S_IFDIR, 2, 0), nil }
+
+// Open implements Inode.
+func (d *DynamicDir) Open(Context, uint32) (FileImpl, error) { return NoFile{}, nil }
+
+// Lookup implements DirInode.
+func (d *DynamicDir) Lookup(ctx Context, name string) (Inode, error) {
+	if d.LookupFn != nil {
+		return d.LookupFn(ctx, name)
+	}
+	entries, err := d.Entries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Name == name {
+			return e.Inode, nil
+		}
+	}
+	return nil, linux.ENOENT
+}
+
+// Readdir implements DirInode.
+func (d *DynamicDir) Readdir(ctx Context) ([]Dirent, error) {
+	entries, err := d.Entries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return entriesToDirents(ctx, entries)
+}
+
+func entriesToDirents(ctx Context, entries []Entry) ([]Dirent, error) {
+	out := make([]Dirent, 0, len(entries))
+	for _, e := range entries {
+		a, err := e.Inode.Stat(ctx)
+		if err != nil {
+			continue // vanished while listing (a process exited)
+		}
+		out = append(out, Dirent{Name: e.Name, Ino: a.Ino, Type: direntType(a.Mode)})
+	}
+	return out, nil
+}
+
+// FuncFile is a synthetic regular file whose content is generated by a
+// function when it is opened (so a reader sees one consistent snapshot).
+// Its size is reported as 0, like /proc files.
+type FuncFile struct {
+	SynthAttrs
+	// Content generates the bytes a new open file description reads.
+	Content func(ctx Context) ([]byte, error)
+	// WriteFn, if set, makes the file writable: each write(2) passes its
+	// bytes to it. Without it, opening for writing fails with EACCES.
+	WriteFn func(ctx Context, data []byte) error
+}
+
+// NewFuncFile returns a read-only file whose content fn generates at open.
+func NewFuncFile(perm uint32, fn func(ctx Context) ([]byte, error)) *FuncFile {
+	return &FuncFile{SynthAttrs: newSynthAttrs(perm), Content: fn}
+}
+
+// NewStaticFile returns a read-only file with fixed content.
+func NewStaticFile(perm uint32, data []byte) *FuncFile {
+	return NewFuncFile(perm, func(Context) ([]byte, error) { return data, nil })
+}
+
+// Stat implements Inode.
+func (f *FuncFile) Stat(Context) (Attr, error) { return f.attr(linux.S_IFREG, 1, 0), nil }
+
+// Open implements Inode.
+func (f *FuncFile) Open(ctx Context, flags uint32) (FileImpl, error) {
+	if flags&linux.O_ACCMODE != linux.O_RDONLY && f.WriteFn == nil {
+		return nil, linux.EACCES
+	}
+	var data []byte
+	if flags&linux.O_ACCMODE != linux.O_WRONLY {
+		var err error
+		if data, err = f.Content(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return &funcFileImpl{inode: f, data: data}, nil
+}
+
+// SetAttr implements SetAttrer: truncation is accepted and ignored (shells
+// open with O_TRUNC to write to such files).
+func (f *FuncFile) SetAttr(_ Context, req SetAttrRequest) error {
+	if req.Mask&^SetSize != 0 {
+		return linux.EPERM
+	}
+	return nil
+}
+
+type funcFileImpl struct {
+	inode *FuncFile
+	data  []byte
+}
+
+func (f *funcFileImpl) Read(_ Context, _ *File, dst []byte, off int64) (int, error) {
+	if off >= int64(len(f.data)) {
+		return 0, nil
+	}
+	return copy(dst, f.data[off:]), nil
+}
+
+func (f *funcFileImpl) Write(ctx Context, _ *File, src []byte, _ int64) (int, error) {
+	if f.inode.WriteFn == nil {
+		return 0, linux.EBADF
+	}
+	if err := f.inode.WriteFn(ctx, src); err != nil {
+		return 0, err
+	}
+	return len(src), nil
+}
+
+func (f *funcFileImpl) Release() {}
+
+// FuncSymlink is a synthetic symbolic link whose target is computed by a
+// function at readlink time (and when a path walk follows it).
+type FuncSymlink struct {
+	SynthAttrs
+	Target func(ctx Context) (string, error)
+}
+
+// NewFuncSymlink returns a symlink (mode 0777) whose target fn computes.
+func NewFuncSymlink(fn func(ctx Context) (string, error)) *FuncSymlink {
+	return &FuncSymlink{SynthAttrs: newSynthAttrs(0o777), Target: fn}
+}
+
+// NewStaticSymlink returns a symlink to a fixed target.
+func NewStaticSymlink(target string) *FuncSymlink {
+	return NewFuncSymlink(func(Context) (string, error) { return target, nil })
+}
+
+// Stat implements Inode.
+func (s *FuncSymlink) Stat(ctx Context) (Attr, error) {
+	t, err := s.Target(ctx)
+	if err != nil {
+		t = ""
+	}
+	return s.attr(linux.S_IFLNK, 1, int64(len(t))), nil
+}
+
+// Open implements Inode; symlinks are never opened.
+func (s *FuncSymlink) Open(Context, uint32) (FileImpl, error) { return nil, linux.ELOOP }
+
+// Readlink implements SymlinkInode.
+func (s *FuncSymlink) Readlink(ctx Context) (string, error) { return s.Target(ctx) }
+
+// SyntheticFS is a Filesystem over a tree of synthetic inodes.
+type SyntheticFS struct {
+	name  string
+	magic int64
+	root  Inode
+}
+
+// NewSyntheticFS returns a filesystem of type name (shown in /proc/mounts)
+// with statfs magic number magic and root directory root.
+func NewSyntheticFS(name string, magic int64, root Inode) *SyntheticFS {
+	return &SyntheticFS{name: name, magic: magic, root: root}
+}
+
+// Name implements Filesystem.
+func (s *SyntheticFS) Name() string { return s.name }
+
+// Root implements Filesystem.
+func (s *SyntheticFS) Root() Inode { return s.root }
+
+// StatFS implements Filesystem.
+func (s *SyntheticFS) StatFS(Context) (linux.Statfs, error) {
+	return linux.Statfs{Type: s.magic, Bsize: 4096, Namelen: linux.NAME_MAX, Frsize: 4096}, nil
+}
+
+// SortedEntries returns entries sorted by name, a convenience for
+// synthetic directories without a natural order.
+func SortedEntries(entries []Entry) []Entry {
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
+	return entries
+}
+
+func direntType(mode uint32) uint8 { return uint8((mode & linux.S_IFMT) >> 12) }
