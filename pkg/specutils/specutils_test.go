@@ -1,0 +1,170 @@
+package specutils
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// bundle makes a bundle directory with a rootfs and config.json holding
+// spec (raw JSON when spec is a string).
+func bundle(t *testing.T, spec any) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, ok := spec.(string)
+	if !ok {
+		b, err := json.Marshal(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = string(b)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func validSpec() *specs.Spec {
+	return &specs.Spec{
+		Version: specs.Version,
+		Root:    &specs.Root{Path: "rootfs"},
+		Process: &specs.Process{Args: []string{"/bin/true"}, Cwd: "/"},
+		Mounts:  []specs.Mount{{Destination: "/proc", Type: "proc"}},
+	}
+}
+
+func TestLoadSpec(t *testing.T) {
+	dir := bundle(t, validSpec())
+	spec, err := LoadSpec(dir)
+	if err != nil {
+		t.Fatalf("LoadSpec: %v", err)
+	}
+	if spec.Process.Args[0] != "/bin/true" || RootfsPath(spec, dir) != filepath.Join(dir, "rootfs") {
+		t.Errorf("loaded %+v", spec)
+	}
+
+	// A relative bundle path works from the current directory.
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadSpec("."); err != nil {
+		t.Errorf("LoadSpec(.): %v", err)
+	}
+}
+
+func TestLoadSpecErrors(t *testing.T) {
+	mod := func(f func(*specs.Spec)) *specs.Spec {
+		s := validSpec()
+		f(s)
+		return s
+	}
+	tests := []struct {
+		name string
+		spec any
+		want string // after `invalid spec "<dir>/config.json": `
+	}{
+		{"no process", mod(func(s *specs.Spec) { s.Process = nil }), "process must be set"},
+		{"no args", mod(func(s *specs.Spec) { s.Process.Args = nil }), "process.args must not be empty"},
+		{"empty arg0", mod(func(s *specs.Spec) { s.Process.Args = []string{""} }), "process.args[0] must not be empty"},
+		{"no cwd", mod(func(s *specs.Spec) { s.Process.Cwd = "" }), "process.cwd must be set"},
+		{"relative cwd", mod(func(s *specs.Spec) { s.Process.Cwd = "tmp" }), `process.cwd "tmp" must be an absolute path`},
+		{"no root", mod(func(s *specs.Spec) { s.Root = nil }), "root.path must be set"},
+		{"empty root", mod(func(s *specs.Spec) { s.Root.Path = "" }), "root.path must be set"},
+		{"missing root", mod(func(s *specs.Spec) { s.Root.Path = "nope" }), `root.path "nope" (DIR/nope): no such file or directory`},
+		{"root is a file", mod(func(s *specs.Spec) { s.Root.Path = "config.json" }), `root.path "config.json" (DIR/config.json): not a directory`},
+		{"relative mount", mod(func(s *specs.Spec) { s.Mounts = append(s.Mounts, specs.Mount{Destination: "tmp"}) }), `mounts[1].destination "tmp" must be an absolute path`},
+		{"bad json", `{"process": [}`, "invalid character"},
+		{"wrong type", `{"process": {"args": "sh"}}`, "cannot unmarshal"},
+	}
+	for _, tt := range tests {
+		dir := bundle(t, tt.spec)
+		_, err := LoadSpec(dir)
+		prefix := `invalid spec "` + filepath.Join(dir, ConfigFile) + `": `
+		want := strings.ReplaceAll(tt.want, "DIR", dir)
+		if err == nil || !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: LoadSpec error = %v; want %q + ...%q", tt.name, err, prefix, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error has several lines: %q", tt.name, err)
+		}
+	}
+
+	dir := t.TempDir()
+	if _, err := LoadSpec(dir); err == nil || err.Error() != `reading spec "`+dir+`/config.json": no such file or directory` {
+		t.Errorf("no config.json: %v", err)
+	}
+	if _, err := LoadSpec(dir + "/missing"); err == nil || err.Error() != `bundle "`+dir+`/missing": no such file or directory` {
+		t.Errorf("missing bundle: %v", err)
+	}
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := LoadSpec(file); err == nil || err.Error() != `bundle "`+file+`": not a directory` {
+		t.Errorf("bundle is a file: %v", err)
+	}
+}
+
+func TestDefaultSpecIsValid(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "rootfs"), 0o755)
+	if err := WriteSpec(dir, DefaultSpec()); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := LoadSpec(dir)
+	if err != nil {
+		t.Fatalf("the default spec does not load: %v", err)
+	}
+	if spec.Process.Terminal || spec.Process.Args[0] != "sh" || !spec.Root.Readonly {
+		t.Errorf("default spec: %+v", spec.Process)
+	}
+	err = WriteSpec(dir, DefaultSpec())
+	if err == nil || err.Error() != "File "+filepath.Join(dir, ConfigFile)+" exists. Remove it first" {
+		t.Errorf("overwrite: %v", err)
+	}
+	if err := WriteSpec(filepath.Join(dir, "missing"), DefaultSpec()); err == nil || !strings.Contains(err.Error(), "no such file or directory") {
+		t.Errorf("WriteSpec into a missing directory: %v", err)
+	}
+}
+
+func TestHostSpec(t *testing.T) {
+	s := HostSpec([]string{"ls", "-l"}, []string{"A=1"}, "/home", 1000, 100)
+	if err := Validate(s, "/unused"); err != nil {
+		t.Fatalf("host spec invalid: %v", err)
+	}
+	if RootfsPath(s, "/bundle") != "/" || !s.Root.Readonly || s.Process.User.UID != 1000 || s.Process.User.GID != 100 {
+		t.Errorf("host spec: %+v %+v", s.Root, s.Process.User)
+	}
+	var dests []string
+	for _, m := range s.Mounts {
+		dests = append(dests, m.Destination+":"+m.Type)
+	}
+	if got := strings.Join(dests, " "); got != "/proc:proc /dev:tmpfs /tmp:tmpfs" {
+		t.Errorf("host spec mounts = %s", got)
+	}
+}
+
+func TestIsBindMount(t *testing.T) {
+	for _, tt := range []struct {
+		m    specs.Mount
+		want bool
+	}{
+		{specs.Mount{Type: "bind"}, true},
+		{specs.Mount{Type: "none", Options: []string{"rbind", "ro"}}, true},
+		{specs.Mount{Options: []string{"bind"}}, true},
+		{specs.Mount{Type: "tmpfs", Options: []string{"nosuid"}}, false},
+		{specs.Mount{Type: "proc"}, false},
+	} {
+		if got := IsBindMount(tt.m); got != tt.want {
+			t.Errorf("IsBindMount(%+v) = %v, want %v", tt.m, got, tt.want)
+		}
+	}
+}
