@@ -1,0 +1,110 @@
+package boot
+
+import (
+	"fmt"
+	"log"
+
+	"bulwark.dev/pkg/kernel"
+	"bulwark.dev/pkg/vfs"
+)
+
+// fsMakers builds each kind of filesystem the mount plan names. A nil
+// entry is a filesystem this build does not have yet: buildMounts then
+// degrades (and logs it) where it can.
+type fsMakers struct {
+	gofer   func(fd int) (vfs.Filesystem, error)               // over one gofer connection
+	overlay func(lower vfs.Filesystem) (vfs.Filesystem, error) // tmpfs upper over lower
+	tmpfs   func(options []string) (vfs.Filesystem, error)
+	dev     func() (vfs.Filesystem, error)
+	proc    func(k *kernel.Kernel, ns *vfs.MountNamespace) (vfs.Filesystem, error)
+	host    func(fd int) (*vfs.File, error) // a host fd imported as a file (stdio)
+}
+
+// makers are the filesystems of this build, filled in by fs_*.go files.
+var makers fsMakers
+
+// buildMounts builds the sandbox's mount tree from the plan. The gofer
+// connections are ioFDs, indexed by PlannedMount.GoferIndex.
+func buildMounts(k *kernel.Kernel, plan []PlannedMount, ioFDs []int, logger *log.Logger) (*vfs.MountNamespace, error) {
+	return makers.build(k, plan, ioFDs, logger)
+}
+
+func (m fsMakers) build(k *kernel.Kernel, plan []PlannedMount, ioFDs []int, logger *log.Logger) (*vfs.MountNamespace, error) {
+	if len(plan) == 0 || plan[0].Destination != "/" || plan[0].Kind != MountGofer {
+		return nil, fmt.Errorf("the mount plan does not start with the root")
+	}
+	root, err := m.goferFS(plan[0], ioFDs)
+	if err != nil {
+		return nil, fmt.Errorf("root filesystem: %w", err)
+	}
+	if plan[0].Overlay {
+		if m.overlay == nil {
+			logger.Printf("mount /: the overlay filesystem is not available yet; the root is the gofer filesystem itself")
+		} else if root, err = m.overlay(root); err != nil {
+			return nil, fmt.Errorf("root overlay: %w", err)
+		}
+	}
+	ns, err := vfs.NewMountNamespace(root, vfs.MountOptions{ReadOnly: plan[0].ReadOnly, Source: plan[0].Source})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range plan[1:] {
+		fs, skip, err := m.mountFS(k, ns, p, ioFDs)
+		if err != nil {
+			return nil, fmt.Errorf("mount %s (%s): %w", p.Destination, p.Kind, err)
+		}
+		if skip != "" {
+			logger.Printf("skipping mount %s (%s): %s", p.Destination, p.Source, skip)
+			continue
+		}
+		if err := ns.Mount(p.Destination, fs, vfs.MountOptions{ReadOnly: p.ReadOnly, Source: p.Source}); err != nil {
+			return nil, err
+		}
+		logger.Printf("mounted %s at %s", fs.Name(), p.Destination)
+	}
+	return ns, nil
+}
+
+// mountFS builds the filesystem of one planned mount, or says why the
+// mount is skipped.
+func (m fsMakers) mountFS(k *kernel.Kernel, ns *vfs.MountNamespace, p PlannedMount, ioFDs []int) (vfs.Filesystem, string, error) {
+	var fs vfs.Filesystem
+	var err error
+	switch p.Kind {
+	case MountGofer:
+		fs, err = m.goferFS(p, ioFDs)
+	case MountProc:
+		if m.proc == nil {
+			return nil, "the proc filesystem is not available yet", nil
+		}
+		fs, err = m.proc(k, ns)
+	case MountDev:
+		switch {
+		case m.dev != nil:
+			fs, err = m.dev()
+		case m.tmpfs != nil:
+			fs, err = m.tmpfs(p.Options)
+		default:
+			return nil, "neither the dev nor the tmpfs filesystem is available yet", nil
+		}
+	case MountTmpfs:
+		if m.tmpfs == nil {
+			return nil, "the tmpfs filesystem is not available yet", nil
+		}
+		fs, err = m.tmpfs(p.Options)
+	default:
+		return nil, p.Reason, nil
+	}
+	return fs, "", err
+}
+
+// goferFS makes the gofer filesystem of a planned gofer mount.
+func (m fsMakers) goferFS(p PlannedMount, ioFDs []int) (vfs.Filesystem, error) {
+	if p.GoferIndex < 0 || p.GoferIndex >= len(ioFDs) {
+		return nil, fmt.Errorf("gofer connection %d missing (%d io fds)", p.GoferIndex, len(ioFDs))
+	}
+	if m.gofer == nil {
+		return nil, fmt.Errorf("the gofer filesystem is not available yet")
+	}
+	return m.gofer(ioFDs[p.GoferIndex])
+}

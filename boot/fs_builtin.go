@@ -1,0 +1,77 @@
+package boot
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"bulwark.dev/pkg/fs/dev"
+	goferfs "bulwark.dev/pkg/fs/gofer"
+	"bulwark.dev/pkg/fs/host"
+	"bulwark.dev/pkg/fs/overlay"
+	"bulwark.dev/pkg/fs/proc"
+	"bulwark.dev/pkg/fs/tmpfs"
+	"bulwark.dev/pkg/fsproto"
+	"bulwark.dev/pkg/kernel"
+	"bulwark.dev/pkg/vfs"
+)
+
+func init() {
+	makers.gofer = func(fd int) (vfs.Filesystem, error) {
+		c, err := fsproto.NewClient(fd)
+		if err != nil {
+			return nil, fmt.Errorf("gofer connection fd %d: %w", fd, err)
+		}
+		fs, err := goferfs.New(c)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		return fs, nil
+	}
+	makers.overlay = func(lower vfs.Filesystem) (vfs.Filesystem, error) {
+		return overlay.New(tmpfs.New(tmpfs.Options{Mode: 0o755}), lower)
+	}
+	makers.proc = func(k *kernel.Kernel, _ *vfs.MountNamespace) (vfs.Filesystem, error) {
+		return proc.New(k), nil
+	}
+	makers.tmpfs = func(options []string) (vfs.Filesystem, error) {
+		opts, err := tmpfsOptions(options)
+		if err != nil {
+			return nil, err
+		}
+		return tmpfs.New(opts), nil
+	}
+	makers.dev = func() (vfs.Filesystem, error) { return dev.New() }
+	makers.host = host.NewFile
+}
+
+// tmpfsOptions reads the mode=, uid= and gid= options of a tmpfs mount;
+// others (size=, nr_inodes=, the generic nosuid, ...) have no effect.
+func tmpfsOptions(options []string) (tmpfs.Options, error) {
+	var o tmpfs.Options
+	for _, opt := range options {
+		k, v, ok := strings.Cut(opt, "=")
+		if !ok {
+			continue
+		}
+		var base, bits int
+		var dst *uint32
+		switch k {
+		case "mode":
+			base, bits, dst = 8, 12, &o.Mode
+		case "uid":
+			base, bits, dst = 10, 32, &o.UID
+		case "gid":
+			base, bits, dst = 10, 32, &o.GID
+		default:
+			continue
+		}
+		n, err := strconv.ParseUint(v, base, bits)
+		if err != nil {
+			return tmpfs.Options{}, fmt.Errorf("tmpfs option %q: %w", opt, err)
+		}
+		*dst = uint32(n)
+	}
+	return o, nil
+}
