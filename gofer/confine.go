@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -60,6 +61,13 @@ func parentPID() (string, error) {
 // impossible it falls back to chroot into that tmpfs. The O_PATH fds the
 // servers hold keep working.
 func confine(dir string, l *log.Logger) error {
+	if filepath.Clean(dir) == "/" {
+		// A tmpfs mounted on "/" would sit above the process root, where
+		// neither pivot_root nor chroot can reach it (runsc do serves the
+		// host's /). /proc exists on every host runsc runs on (it needs
+		// /proc/self/exe) and is private to this mount namespace.
+		dir = "/proc"
+	}
 	if err := unix.Mount("bulwark-gofer", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC,
 		"size=4k,nr_inodes=8,mode=0555"); err != nil {
 		return fmt.Errorf("mounting the empty root on %q: %w", dir, err)

@@ -68,14 +68,16 @@ func DefaultSpec() *specs.Spec {
 	}
 }
 
-// HostSpec returns the spec of `runsc do`: args run with the host's "/" as a
-// read-only root (the sandbox adds its in-memory writable layer), in cwd with
-// env, as uid/gid, with /proc, a /dev the sandbox fills with its device
-// files, and a private /tmp.
+// HostSpec returns the spec of `runsc do`: args run with the host's "/" as
+// the root, in cwd with env, as uid/gid, with /proc and a /dev the sandbox
+// fills with its device files. The root is not marked read-only because the
+// sandbox gives it an in-memory writable layer (do forces --overlay, and the
+// gofer then serves the host's "/" read-only): writes, /tmp included, stay in
+// the sandbox.
 func HostSpec(args, env []string, cwd string, uid, gid uint32) *specs.Spec {
 	return &specs.Spec{
 		Version: specs.Version,
-		Root:    &specs.Root{Path: "/", Readonly: true},
+		Root:    &specs.Root{Path: "/"},
 		Process: &specs.Process{
 			User: specs.User{UID: uid, GID: gid},
 			Args: args,
@@ -86,7 +88,6 @@ func HostSpec(args, env []string, cwd string, uid, gid uint32) *specs.Spec {
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc"},
 			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "mode=755"}},
-			{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"}},
 		},
 		Linux: &specs.Linux{
 			Namespaces: []specs.LinuxNamespace{
