@@ -1,0 +1,301 @@
+package ptrace
+
+import (
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"bulwark.dev/pkg/platform"
+)
+
+// ptrace requests and options missing from x/sys/unix or named here for
+// clarity.
+const (
+	ptraceSeize      = 0x4206
+	ptraceSysemu     = 31
+	ptraceGetsiginfo = 0x4202
+	ptraceOptions    = unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESYSGOOD
+	syscallStopSig   = unix.SIGTRAP | 0x80 // a syscall stop with TRACESYSGOOD
+	// interruptSignal is sent with tgkill by Context.Interrupt. The stub
+	// never sees it: the tracer recognises the stop and suppresses it.
+	interruptSignal = unix.SIGUSR2
+	userCS          = 0x33
+	userSS          = 0x2b
+)
+
+// stub is one stub process. Every method runs on the stub's tracer thread.
+type stub struct {
+	pid int
+	// pidfd refers to the stub process even after its pid is reused; -1
+	// if pidfd_open is unavailable. Only release closes it, last.
+	pidfd  int
+	img    *stubImage
+	base   platform.Registers // registers at attach, a template for injections
+	dead   error              // set once the stub has exited or ptrace failed
+	reaped bool               // wait4 has collected the stub's exit
+}
+
+// openPidfd sets s.pidfd; failure (an old kernel) is tolerated.
+func (s *stub) openPidfd() {
+	fd, err := unix.PidfdOpen(s.pid, 0)
+	if err != nil {
+		fd = -1
+	}
+	s.pidfd = fd
+}
+
+// signalKill sends SIGKILL through the pidfd. Any goroutine may call it.
+func (s *stub) signalKill() {
+	if s.pidfd >= 0 {
+		unix.PidfdSendSignal(s.pidfd, unix.SIGKILL, nil, 0)
+	}
+}
+
+func ptrace(req int, pid int, addr, data uintptr) error {
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, uintptr(req), uintptr(pid), addr, data, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// wait waits for the next stop of the stub. It returns an error when the
+// stub has exited or cannot be waited for; the stub is then dead.
+func (s *stub) wait() (unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(s.pid, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return ws, s.fail(fmt.Errorf("waiting for stub %d: %w", s.pid, err))
+		}
+		if ws.Exited() || ws.Signaled() {
+			s.reaped = true
+		}
+		switch {
+		case ws.Exited():
+			return ws, s.fail(fmt.Errorf("stub %d exited with status %d", s.pid, ws.ExitStatus()))
+		case ws.Signaled():
+			return ws, s.fail(fmt.Errorf("stub %d killed by %v", s.pid, ws.Signal()))
+		case ws.Stopped():
+			return ws, nil
+		}
+	}
+}
+
+// fail records that the stub is unusable and returns err.
+func (s *stub) fail(err error) error {
+	if s.dead == nil {
+		s.dead = err
+	}
+	return err
+}
+
+// check runs a ptrace call, marking the stub dead when it fails.
+func (s *stub) check(what string, err error) error {
+	if err != nil {
+		return s.fail(fmt.Errorf("%s on stub %d: %w", what, s.pid, err))
+	}
+	return nil
+}
+
+// stopSignal is the signal of a stop, or 0 for a ptrace event stop (such as
+// the group-stop of a seized stub) that carries no signal to suppress.
+func stopSignal(ws unix.WaitStatus) unix.Signal {
+	if uint32(ws)>>16 != 0 { // PTRACE_EVENT_* in bits 16-23
+		return 0
+	}
+	return ws.StopSignal()
+}
+
+// waitReady waits for the first stop after attach and records the
+// register template.
+func (s *stub) waitReady() error {
+	if _, err := s.wait(); err != nil {
+		return err
+	}
+	return s.check("PTRACE_GETREGS", unix.PtraceGetRegs(s.pid, &s.base))
+}
+
+// inject makes the stub execute one host syscall at rip and wait for the
+// int3 that follows, reported with rip == trapRIP. It returns rax.
+func (s *stub) inject(rip, trapRIP uintptr, nr uintptr, args ...uintptr) (uintptr, error) {
+	if s.dead != nil {
+		return 0, s.dead
+	}
+	r := s.base
+	r.Rip = uint64(rip)
+	r.Rax = uint64(nr)
+	r.Orig_rax = ^uint64(0)
+	dst := []*uint64{&r.Rdi, &r.Rsi, &r.Rdx, &r.R10, &r.R8, &r.R9}
+	for i, a := range args {
+		*dst[i] = uint64(a)
+	}
+	if err := s.check("PTRACE_SETREGS", unix.PtraceSetRegs(s.pid, &r)); err != nil {
+		return 0, err
+	}
+	for {
+		if err := s.check("PTRACE_CONT", unix.PtraceCont(s.pid, 0)); err != nil {
+			return 0, err
+		}
+		ws, err := s.wait()
+		if err != nil {
+			return 0, err
+		}
+		switch stopSignal(ws) {
+		case unix.SIGTRAP:
+			if err := s.check("PTRACE_GETREGS", unix.PtraceGetRegs(s.pid, &r)); err != nil {
+				return 0, err
+			}
+			if uintptr(r.Rip) != trapRIP {
+				return 0, s.fail(fmt.Errorf("stub %d trapped at %#x, want %#x", s.pid, r.Rip, trapRIP))
+			}
+			return uintptr(r.Rax), nil
+		case unix.SIGSEGV, unix.SIGBUS, unix.SIGILL, unix.SIGFPE, unix.SIGSYS:
+			if si, err := s.siginfo(); err == nil && si.Code > 0 {
+				return 0, s.fail(fmt.Errorf("stub %d faulted with %v during syscall %d", s.pid, ws.StopSignal(), nr))
+			}
+		}
+		// Anything else (interrupts, SIGSTOP, SIGCHLD, ...) is suppressed.
+	}
+}
+
+// syscall injects a host syscall at the stub's "syscall; int3" pair and
+// returns its result, converting -errno to an error.
+func (s *stub) syscall(nr uintptr, args ...uintptr) (uintptr, error) {
+	ret, err := s.inject(s.img.syscallAddr, s.img.trapAfterSyscall(), nr, args...)
+	if err != nil {
+		return 0, err
+	}
+	if e := int64(ret); e < 0 && e > -4096 {
+		return 0, unix.Errno(-e)
+	}
+	return ret, nil
+}
+
+// siginfo is the header of the siginfo of the current signal-delivery-stop.
+type siginfo struct {
+	Signo int32
+	Errno int32
+	Code  int32
+	_     int32
+	Addr  uint64 // si_addr for SIGSEGV, SIGBUS, SIGILL, SIGFPE
+	_     [104]byte
+}
+
+func (s *stub) siginfo() (siginfo, error) {
+	var si siginfo
+	err := ptrace(ptraceGetsiginfo, s.pid, 0, uintptr(unsafe.Pointer(&si)))
+	return si, s.check("PTRACE_GETSIGINFO", err)
+}
+
+// switchTo runs application code with regs until a syscall, fault,
+// synchronous signal or interrupt. intr is the context's interrupt flag.
+func (s *stub) switchTo(regs *platform.Registers, intr func() bool) (platform.Trap, error) {
+	if s.dead != nil {
+		return platform.Trap{}, s.dead
+	}
+	r := *regs
+	// The host must never act on the syscall number of a previous stop (it
+	// could restart it when rax holds -ERESTART*), and only 64-bit code runs.
+	r.Orig_rax = ^uint64(0)
+	r.Cs, r.Ss = userCS, userSS
+	if err := s.check("PTRACE_SETREGS", unix.PtraceSetRegs(s.pid, &r)); err != nil {
+		return platform.Trap{}, err
+	}
+	for {
+		if err := s.check("PTRACE_SYSEMU", ptrace(ptraceSysemu, s.pid, 0, 0)); err != nil {
+			return platform.Trap{}, err
+		}
+		ws, err := s.wait()
+		if err != nil {
+			return platform.Trap{}, err
+		}
+		trap, stopped, err := s.classify(ws, intr)
+		if err != nil {
+			return platform.Trap{}, err
+		}
+		if !stopped {
+			continue // suppressed: resume the application
+		}
+		if err := s.check("PTRACE_GETREGS", unix.PtraceGetRegs(s.pid, regs)); err != nil {
+			return platform.Trap{}, err
+		}
+		return trap, nil
+	}
+}
+
+// syncSignals are the signals an instruction raises by itself; the
+// platform reports them when their si_code says the kernel sent them.
+var syncSignals = map[unix.Signal]platform.TrapKind{
+	unix.SIGSEGV: platform.TrapFault,
+	unix.SIGBUS:  platform.TrapFault,
+	unix.SIGILL:  platform.TrapSignal,
+	unix.SIGFPE:  platform.TrapSignal,
+	unix.SIGTRAP: platform.TrapSignal,
+	unix.SIGSYS:  platform.TrapSignal,
+}
+
+// classify turns a stop into a trap; stopped is false when the stop is to
+// be suppressed and the application resumed.
+func (s *stub) classify(ws unix.WaitStatus, intr func() bool) (platform.Trap, bool, error) {
+	if ws.StopSignal() == syscallStopSig {
+		return platform.Trap{Kind: platform.TrapSyscall}, true, nil
+	}
+	sig := stopSignal(ws)
+	if sig == interruptSignal && intr() {
+		return platform.Trap{Kind: platform.TrapInterrupted}, true, nil
+	}
+	kind, ok := syncSignals[sig]
+	if !ok {
+		return platform.Trap{}, false, nil
+	}
+	si, err := s.siginfo()
+	if err != nil {
+		return platform.Trap{}, false, err
+	}
+	if si.Code <= 0 { // sent by kill/tgkill/sigqueue, not by the CPU
+		return platform.Trap{}, false, nil
+	}
+	t := platform.Trap{Kind: kind, Signo: int(sig), Code: int(si.Code)}
+	if kind == platform.TrapFault {
+		t.Addr = uintptr(si.Addr)
+	}
+	return t, true, nil
+}
+
+// kill kills the stub and reaps it, unless it is already reaped (its pid
+// may then belong to another process).
+func (s *stub) kill() {
+	defer s.fail(errStubGone)
+	if s.reaped || s.pid <= 0 {
+		return
+	}
+	if s.pidfd >= 0 {
+		s.signalKill()
+	} else if err := unix.Kill(s.pid, unix.SIGKILL); err != nil {
+		return
+	}
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(s.pid, &ws, unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || ws.Exited() || ws.Signaled() {
+			s.reaped = true
+			return
+		}
+	}
+}
+
+// closePidfd closes the pidfd once the stub is gone.
+func (s *stub) closePidfd() {
+	if s.pidfd >= 0 {
+		unix.Close(s.pidfd)
+		s.pidfd = -1
+	}
+}
