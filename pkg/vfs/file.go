@@ -107,6 +107,9 @@ func (f *File) fileType(ctx Context) uint32 {
 
 // isStream reports whether the file has no position (FIFOs, sockets).
 func (f *File) isStream(ctx Context) bool {
+	if s, ok := f.impl.(StreamImpl); ok && s.IsStream() {
+		return true
+	}
 	t := f.fileType(ctx)
 	return t == linux.S_IFIFO || t == linux.S_IFSOCK
 }
