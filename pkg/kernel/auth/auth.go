@@ -72,4 +72,5 @@ const (
 	CapSetgid        = 6
 	CapSetuid        = 7
 	CapSysAdmin      = 21
+	CapSysResource   = 24
 )
