@@ -32,7 +32,8 @@ type Args struct {
 
 // Run is the gofer process: it reads the spec, opens every mount source,
 // confines itself (the caller started it in new mount, pid, ipc, uts and
-// net namespaces) and serves until the sandbox closes every connection.
+// net namespaces), installs its seccomp allowlist (see seccomp.go) and
+// serves until the sandbox closes every connection.
 // With Conf.Overlay the root is served read-only: the sandbox keeps its
 // writes in memory. It returns nil when all connections closed normally.
 func Run(args Args) error {
@@ -110,6 +111,9 @@ func run(a runArgs) error {
 		if err := dropPrivileges(); err != nil {
 			// Still confined to an empty root in its own namespaces.
 			logf(a.log, "gofer: keeping capabilities: %v", err)
+		}
+		if err := installFilter(); err != nil {
+			return err
 		}
 	}
 	logf(a.log, "gofer: serving %d filesystems for %q", len(srcs), a.ID)
