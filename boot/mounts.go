@@ -79,7 +79,7 @@ func PlanMounts(spec *specs.Spec, overlay bool) ([]PlannedMount, error) {
 		}
 		p := PlannedMount{
 			Destination: path.Clean(m.Destination),
-			ReadOnly:    readOnly(m.Options),
+			ReadOnly:    specutils.IsReadOnlyMount(m.Options),
 			Source:      m.Source,
 			Options:     m.Options,
 		}
@@ -108,21 +108,6 @@ func PlanMounts(spec *specs.Spec, overlay bool) ([]PlannedMount, error) {
 		plan = append(plan, p)
 	}
 	return plan, nil
-}
-
-// readOnly reports whether mount options ask for read-only: the last of
-// "ro" and "rw" wins, as with mount(8).
-func readOnly(options []string) bool {
-	ro := false
-	for _, o := range options {
-		switch o {
-		case "ro":
-			ro = true
-		case "rw":
-			ro = false
-		}
-	}
-	return ro
 }
 
 // GoferConnections is how many gofer connections a plan uses.

@@ -32,11 +32,6 @@ func TestBindMounts(t *testing.T) {
 	if BindMounts(nil) != nil {
 		t.Error("BindMounts(nil) != nil")
 	}
-	for opts, want := range map[string]bool{"": false, "ro": true, "rbind,ro": true, "ro,rw": false, "rw,ro": true} {
-		if got := isReadOnly(strings.Split(opts, ",")); got != want {
-			t.Errorf("isReadOnly(%q) = %v", opts, got)
-		}
-	}
 }
 
 // bundle is a test bundle: rootfs, a bind-mounted directory (read-only)

@@ -3,7 +3,8 @@ package gofer
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
+
+	"bulwark.dev/pkg/specutils"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -18,30 +19,11 @@ func BindMounts(spec *specs.Spec) []specs.Mount {
 	}
 	var out []specs.Mount
 	for _, m := range spec.Mounts {
-		if isBind(m) {
+		if specutils.IsBindMount(m) {
 			out = append(out, m)
 		}
 	}
 	return out
-}
-
-func isBind(m specs.Mount) bool {
-	return m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
-}
-
-// isReadOnly reports whether mount options ask for read-only (the last of
-// "ro" and "rw" wins, as with mount(8)).
-func isReadOnly(opts []string) bool {
-	ro := false
-	for _, o := range opts {
-		switch o {
-		case "ro":
-			ro = true
-		case "rw":
-			ro = false
-		}
-	}
-	return ro
 }
 
 // source is one filesystem the gofer serves.
@@ -73,7 +55,7 @@ func sources(bundle string, spec *specs.Spec, rootRO, forceRO bool) ([]source, e
 			}
 			src = filepath.Join(bundle, src)
 		}
-		out = append(out, source{path: src, readOnly: isReadOnly(m.Options) || forceRO, what: m.Destination})
+		out = append(out, source{path: src, readOnly: specutils.IsReadOnlyMount(m.Options) || forceRO, what: m.Destination})
 	}
 	return out, nil
 }

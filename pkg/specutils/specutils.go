@@ -109,6 +109,21 @@ func IsBindMount(m specs.Mount) bool {
 	return false
 }
 
+// IsReadOnlyMount reports whether mount options ask for read-only: the last
+// of "ro" and "rw" wins, as with mount(8).
+func IsReadOnlyMount(options []string) bool {
+	ro := false
+	for _, o := range options {
+		switch o {
+		case "ro":
+			ro = true
+		case "rw":
+			ro = false
+		}
+	}
+	return ro
+}
+
 // WriteSpec writes spec as indented JSON to <bundleDir>/config.json. Like
 // runc it refuses to replace an existing file.
 func WriteSpec(bundleDir string, spec *specs.Spec) error {

@@ -170,3 +170,11 @@ func TestIsBindMount(t *testing.T) {
 		}
 	}
 }
+
+func TestIsReadOnlyMount(t *testing.T) {
+	for opts, want := range map[string]bool{"": false, "ro": true, "rbind,ro": true, "ro,rw": false, "rw,ro": true} {
+		if got := IsReadOnlyMount(strings.Split(opts, ",")); got != want {
+			t.Errorf("IsReadOnlyMount(%q) = %v, want %v", opts, got, want)
+		}
+	}
+}
