@@ -11,26 +11,9 @@ import (
 	"bulwark.dev/pkg/fs/epoll"
 	"bulwark.dev/pkg/fs/eventfd"
 	"bulwark.dev/pkg/fs/pipe"
-	"bulwark.dev/pkg/kernel/auth"
 	"bulwark.dev/pkg/vfs"
+	"bulwark.dev/pkg/vfs/vfstest"
 )
-
-// pollCtx is a vfs.Context whose waits a test can interrupt.
-type pollCtx struct{ intr chan struct{} }
-
-func newPollCtx() *pollCtx { return &pollCtx{intr: make(chan struct{})} }
-
-func (c *pollCtx) Block(ch <-chan struct{}) error {
-	select {
-	case <-ch:
-		return nil
-	case <-c.intr:
-		return linux.ERESTARTSYS
-	}
-}
-func (c *pollCtx) Credentials() *auth.Credentials       { return auth.NewRootCredentials() }
-func (c *pollCtx) CopyIn(uintptr, []byte) (int, error)  { return 0, linux.EFAULT }
-func (c *pollCtx) CopyOut(uintptr, []byte) (int, error) { return 0, linux.EFAULT }
 
 // pipeTable returns an fd table with a pipe at fds 3 (read) and 4 (write)
 // and an eventfd (counter 0) at 5.
@@ -103,7 +86,7 @@ func TestEpollEventEncoding(t *testing.T) {
 }
 
 func TestDoPoll(t *testing.T) {
-	ctx := newPollCtx()
+	ctx := vfstest.NewContext()
 	fdt, w := pipeTable(t, ctx)
 	fds := []pollFD{
 		{FD: 3, Events: linux.POLLIN},
@@ -135,7 +118,7 @@ func TestDoPoll(t *testing.T) {
 }
 
 func TestDoPollHangupAndTimeout(t *testing.T) {
-	ctx := newPollCtx()
+	ctx := vfstest.NewContext()
 	fdt, _ := pipeTable(t, ctx)
 	start := time.Now()
 	fds := []pollFD{{FD: 5, Events: linux.POLLIN}}
@@ -159,9 +142,9 @@ func TestDoPollHangupAndTimeout(t *testing.T) {
 }
 
 func TestDoPollInterrupted(t *testing.T) {
-	ctx := newPollCtx()
+	ctx := vfstest.NewContext()
 	fdt, _ := pipeTable(t, ctx)
-	close(ctx.intr)
+	ctx.Interrupt()
 	fds := []pollFD{{FD: 3, Events: linux.POLLIN}}
 	if _, err := doPoll(ctx, fdt, fds, time.Time{}); !errors.Is(err, linux.ERESTARTNOHAND) {
 		t.Fatalf("interrupted poll: %v", err)
@@ -169,7 +152,7 @@ func TestDoPollInterrupted(t *testing.T) {
 }
 
 func TestDoSelect(t *testing.T) {
-	ctx := newPollCtx()
+	ctx := vfstest.NewContext()
 	fdt, w := pipeTable(t, ctx)
 	bits := func(fds ...int) []uint64 {
 		s := make([]uint64, 1)
@@ -207,7 +190,7 @@ func TestDoSelect(t *testing.T) {
 }
 
 func TestSelectLimit(t *testing.T) {
-	ctx := newPollCtx()
+	ctx := vfstest.NewContext()
 	fdt, _ := pipeTable(t, ctx)
 	if got := selectLimit(fdt, 1024); got != 64 {
 		t.Fatalf("limit %d, want 64", got)
@@ -260,7 +243,7 @@ func TestPollSyscallsRegistered(t *testing.T) {
 }
 
 func TestPollOnEpollFD(t *testing.T) {
-	ctx := newPollCtx()
+	ctx := vfstest.NewContext()
 	fdt, w := pipeTable(t, ctx)
 	epf := epoll.NewFile(ctx)
 	ep, _ := epoll.FromFile(epf)

@@ -9,33 +9,16 @@ import (
 	"bulwark.dev/pkg/fs/epoll"
 	"bulwark.dev/pkg/fs/eventfd"
 	"bulwark.dev/pkg/fs/pipe"
-	"bulwark.dev/pkg/kernel/auth"
 	"bulwark.dev/pkg/vfs"
+	"bulwark.dev/pkg/vfs/vfstest"
 )
-
-// testCtx is a vfs.Context whose waits a test can interrupt.
-type testCtx struct{ intr chan struct{} }
-
-func newCtx() *testCtx { return &testCtx{intr: make(chan struct{})} }
-
-func (c *testCtx) Block(ch <-chan struct{}) error {
-	select {
-	case <-ch:
-		return nil
-	case <-c.intr:
-		return linux.ERESTARTSYS
-	}
-}
-func (c *testCtx) Credentials() *auth.Credentials       { return auth.NewRootCredentials() }
-func (c *testCtx) CopyIn(uintptr, []byte) (int, error)  { return 0, linux.EFAULT }
-func (c *testCtx) CopyOut(uintptr, []byte) (int, error) { return 0, linux.EFAULT }
 
 // now is a deadline that makes Wait not sleep.
 func now() time.Time { return time.Now() }
 
-func setup(t *testing.T) (*testCtx, *vfs.File, *epoll.Instance) {
+func setup(t *testing.T) (*vfstest.Context, *vfs.File, *epoll.Instance) {
 	t.Helper()
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	f := epoll.NewFile(ctx)
 	t.Cleanup(f.DecRef)
 	ep, ok := epoll.FromFile(f)
@@ -52,7 +35,7 @@ func mustCtl(t *testing.T, ep *epoll.Instance, op int, f *vfs.File, fd int32, ev
 	}
 }
 
-func wait(t *testing.T, ctx *testCtx, ep *epoll.Instance, max int) []epoll.Event {
+func wait(t *testing.T, ctx *vfstest.Context, ep *epoll.Instance, max int) []epoll.Event {
 	t.Helper()
 	evs, err := ep.Wait(ctx, max, now())
 	if err != nil {
@@ -287,7 +270,7 @@ func TestWaitTimeoutAndInterrupt(t *testing.T) {
 	}
 	go func() {
 		time.Sleep(20 * time.Millisecond)
-		close(ctx.intr)
+		ctx.Interrupt()
 	}()
 	if _, err := ep.Wait(ctx, 4, time.Time{}); !errors.Is(err, linux.EINTR) {
 		t.Fatalf("interrupted wait: %v", err)
@@ -328,7 +311,7 @@ func TestNested(t *testing.T) {
 }
 
 func TestNestingDepthLimit(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	var files []*vfs.File
 	for i := 0; i < 7; i++ {
 		f := epoll.NewFile(ctx)
@@ -366,7 +349,7 @@ func TestFileBasics(t *testing.T) {
 }
 
 func TestWaitAny(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	a, b := make(chan struct{}), make(chan struct{})
 	if err := epoll.WaitAny(ctx, []<-chan struct{}{a, b, nil, a}, time.Now()); !errors.Is(err, linux.ETIMEDOUT) {
 		t.Fatalf("past deadline: %v", err)
@@ -382,7 +365,7 @@ func TestWaitAny(t *testing.T) {
 	if err := epoll.WaitAny(ctx, []<-chan struct{}{a}, start.Add(20*time.Millisecond)); !errors.Is(err, linux.ETIMEDOUT) || time.Since(start) < 20*time.Millisecond {
 		t.Fatalf("timeout: %v after %v", err, time.Since(start))
 	}
-	close(ctx.intr)
+	ctx.Interrupt()
 	if err := epoll.WaitAny(ctx, []<-chan struct{}{a}, time.Now().Add(time.Hour)); !errors.Is(err, linux.ERESTARTSYS) {
 		t.Fatalf("interrupt: %v", err)
 	}

@@ -9,25 +9,9 @@ import (
 
 	"bulwark.dev/pkg/abi/linux"
 	"bulwark.dev/pkg/fs/eventfd"
-	"bulwark.dev/pkg/kernel/auth"
 	"bulwark.dev/pkg/vfs"
+	"bulwark.dev/pkg/vfs/vfstest"
 )
-
-type testCtx struct{ intr chan struct{} }
-
-func newCtx() *testCtx { return &testCtx{intr: make(chan struct{})} }
-
-func (c *testCtx) Block(ch <-chan struct{}) error {
-	select {
-	case <-ch:
-		return nil
-	case <-c.intr:
-		return linux.ERESTARTSYS
-	}
-}
-func (c *testCtx) Credentials() *auth.Credentials       { return auth.NewRootCredentials() }
-func (c *testCtx) CopyIn(uintptr, []byte) (int, error)  { return 0, linux.EFAULT }
-func (c *testCtx) CopyOut(uintptr, []byte) (int, error) { return 0, linux.EFAULT }
 
 func newFD(t *testing.T, ctx vfs.Context, init uint64, flags uint32) *vfs.File {
 	t.Helper()
@@ -58,7 +42,7 @@ func write(ctx vfs.Context, f *vfs.File, v uint64) error {
 }
 
 func TestCounter(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	f := newFD(t, ctx, 5, linux.EFD_NONBLOCK)
 	if err := write(ctx, f, 3); err != nil {
 		t.Fatal(err)
@@ -81,7 +65,7 @@ func TestCounter(t *testing.T) {
 }
 
 func TestSemaphore(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	f := newFD(t, ctx, 2, linux.EFD_SEMAPHORE|linux.EFD_NONBLOCK)
 	for i := 0; i < 2; i++ {
 		if v, err := read(ctx, f); v != 1 || err != nil {
@@ -94,7 +78,7 @@ func TestSemaphore(t *testing.T) {
 }
 
 func TestOverflow(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	f := newFD(t, ctx, 0, linux.EFD_NONBLOCK)
 	if err := write(ctx, f, math.MaxUint64-1); err != nil {
 		t.Fatal(err)
@@ -111,7 +95,7 @@ func TestOverflow(t *testing.T) {
 }
 
 func TestBlockingReadAndWrite(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	f := newFD(t, ctx, 0, 0)
 	go func() {
 		time.Sleep(20 * time.Millisecond)
@@ -146,16 +130,16 @@ func mustFrom(t *testing.T, f *vfs.File) *eventfd.EventFD {
 }
 
 func TestInterruptedRead(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	f := newFD(t, ctx, 0, 0)
-	close(ctx.intr)
+	ctx.Interrupt()
 	if _, err := read(ctx, f); !errors.Is(err, linux.ERESTARTSYS) {
 		t.Fatalf("read: %v", err)
 	}
 }
 
 func TestReadinessAndNotify(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	f := newFD(t, ctx, 0, linux.EFD_NONBLOCK)
 	if got := f.Readiness(linux.POLLIN | linux.POLLOUT); got != linux.POLLOUT {
 		t.Fatalf("empty readiness %#x", got)
@@ -173,7 +157,7 @@ func TestReadinessAndNotify(t *testing.T) {
 }
 
 func TestFileShape(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	f := newFD(t, ctx, 0, linux.EFD_NONBLOCK)
 	if f.PathName() != "anon_inode:[eventfd]" {
 		t.Fatalf("name %q", f.PathName())

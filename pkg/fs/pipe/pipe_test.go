@@ -8,28 +8,12 @@ import (
 
 	"bulwark.dev/pkg/abi/linux"
 	"bulwark.dev/pkg/fs/pipe"
-	"bulwark.dev/pkg/kernel/auth"
 	"bulwark.dev/pkg/vfs"
+	"bulwark.dev/pkg/vfs/vfstest"
 )
 
-type testCtx struct{ intr chan struct{} }
-
-func (c *testCtx) Block(ch <-chan struct{}) error {
-	select {
-	case <-ch:
-		return nil
-	case <-c.intr:
-		return linux.ERESTARTSYS
-	}
-}
-func (c *testCtx) Credentials() *auth.Credentials       { return auth.NewRootCredentials() }
-func (c *testCtx) CopyIn(uintptr, []byte) (int, error)  { return 0, linux.EFAULT }
-func (c *testCtx) CopyOut(uintptr, []byte) (int, error) { return 0, linux.EFAULT }
-
-func newCtx() *testCtx { return &testCtx{intr: make(chan struct{})} }
-
 func TestReadWriteEOF(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	r, w := pipe.NewPair(ctx, 0)
 	if _, err := w.Write(ctx, []byte("a b c\n")); err != nil {
 		t.Fatal(err)
@@ -53,7 +37,7 @@ func TestReadWriteEOF(t *testing.T) {
 }
 
 func TestBlockingReadWakesOnWrite(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	r, w := pipe.NewPair(ctx, 0)
 	got := make(chan string)
 	go func() {
@@ -74,7 +58,7 @@ func TestBlockingReadWakesOnWrite(t *testing.T) {
 }
 
 func TestInterruptedRead(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	r, _ := pipe.NewPair(ctx, 0)
 	errc := make(chan error)
 	go func() {
@@ -82,14 +66,14 @@ func TestInterruptedRead(t *testing.T) {
 		errc <- err
 	}()
 	time.Sleep(20 * time.Millisecond)
-	close(ctx.intr)
+	ctx.Interrupt()
 	if err := <-errc; !errors.Is(err, linux.ERESTARTSYS) {
 		t.Fatalf("got %v", err)
 	}
 }
 
 func TestNonblockAndEPIPE(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	r, w := pipe.NewPair(ctx, linux.O_NONBLOCK)
 	if _, err := r.Read(ctx, make([]byte, 1)); !errors.Is(err, linux.EAGAIN) {
 		t.Fatalf("empty nonblocking read: %v", err)
@@ -115,7 +99,7 @@ func TestNonblockAndEPIPE(t *testing.T) {
 }
 
 func TestAtomicSmallWrite(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	r, w := pipe.NewPair(ctx, 0)
 	// Leave less room than a small write needs: it must wait, not split.
 	w.Write(ctx, make([]byte, pipe.Capacity-10))
@@ -137,7 +121,7 @@ func TestAtomicSmallWrite(t *testing.T) {
 }
 
 func TestFIFOOpen(t *testing.T) {
-	ctx := newCtx()
+	ctx := vfstest.NewContext()
 	p := pipe.New()
 	if _, err := p.Open(ctx, linux.O_WRONLY|linux.O_NONBLOCK); !errors.Is(err, linux.ENXIO) {
 		t.Fatalf("nonblocking writer without reader: %v", err)
