@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"os"
 	"runtime"
 	"time"
 
 	"bulwark.dev/boot/control"
+	"bulwark.dev/pkg/fs/host"
 	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/pkg/mm"
 	"bulwark.dev/pkg/platform/ptrace"
@@ -100,6 +102,7 @@ func Run(a Args) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("starting the ptrace platform: %w", err)
 	}
+	stdio := reopenStdio(a.StdioFDs, logger)
 	if err := confine(spec.Hostname); err != nil {
 		return 1, fmt.Errorf("confining the sandbox: %w", err)
 	}
@@ -125,12 +128,32 @@ func Run(a Args) (int, error) {
 		return 1, fmt.Errorf("mounting the container's filesystems: %w", err)
 	}
 
-	procs := &kernelProcs{k: k, spec: spec, ns: ns, stdioFDs: a.StdioFDs, log: logger}
+	procs := &kernelProcs{k: k, spec: spec, ns: ns, stdioFDs: stdio, log: logger}
 	exitFile := os.NewFile(uintptr(a.ExitFD), "exit")
 	ctl := newController(procs, exitFile, logger)
 	code, err := serve(ctl, a.ControllerFD)
 	logger.Printf("sandbox exiting with status %d", code)
 	return code, err
+}
+
+// reopenStdio gives the sandbox its own host fds for the container's
+// stdio with host.Reopen, which needs /proc and so runs before confine:
+// pipes and ttys get open file descriptions of their own, on which the
+// sandbox may set O_NONBLOCK without the caller's terminal or shell pipe
+// seeing it. An fd that cannot be reopened (a FIFO without a reader, a
+// tty the sandbox may not open) is used as it is; host files never change
+// its flags.
+func reopenStdio(fds []int, logger *log.Logger) []int {
+	out := make([]int, len(fds))
+	for i, fd := range fds {
+		nfd, err := host.Reopen(fd)
+		if err != nil {
+			logger.Printf("stdio %d: %v; sharing the caller's description", i, err)
+			nfd = fd
+		}
+		out[i] = nfd
+	}
+	return out
 }
 
 // checkArgs refuses a malformed command line.

@@ -1,13 +1,28 @@
 // Package host wraps host fds handed to the sandbox at start (stdio: pipes,
-// files, a tty) as vfs Files. The host syscalls here are issued by our code
-// on behalf of the application, never by passing its calls through.
+// files, a tty, sockets) as vfs Files. The host syscalls here are issued by
+// our code on behalf of the application, never by passing its calls
+// through.
+//
+// The rule is that the application sees the host fd as if it used it
+// itself, without us changing anything the other holders of the host's
+// open file description can observe:
+//   - regular files and block devices use read(2), write(2) and lseek(2),
+//     so the offset is the host's, shared with every holder of the
+//     description, and the host honours O_APPEND;
+//   - FIFOs and character devices (ttys) are best given a description of
+//     their own with Reopen, which sets O_NONBLOCK on it only; a blocking
+//     one that could not be reopened is polled before each transfer;
+//   - sockets keep their (blocking) description and transfer with
+//     MSG_DONTWAIT.
+//
+// Stream transfers that must wait poll(2) the fd together with an eventfd
+// that an interrupted wait signals, so every wait can be cut short by a
+// signal to the task.
 package host
 
 import (
 	"fmt"
-	"os"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -21,6 +36,7 @@ type inode struct {
 	ino uint64
 }
 
+// Stat implements vfs.Inode.
 func (i *inode) Stat(vfs.Context) (vfs.Attr, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(i.fd, &st); err != nil {
@@ -35,6 +51,7 @@ func (i *inode) Stat(vfs.Context) (vfs.Attr, error) {
 	}, nil
 }
 
+// Open implements vfs.Inode: a host fd cannot be opened again by path.
 func (i *inode) Open(vfs.Context, uint32) (vfs.FileImpl, error) { return nil, linux.ENXIO }
 
 // SetAttr implements vfs.SetAttrer: only truncation (ftruncate).
@@ -58,10 +75,10 @@ func toErrno(err error) error {
 	return linux.EIO
 }
 
-// NewFile wraps host fd (the File takes ownership and closes it on
-// release). Pipes, sockets and ttys are switched to non-blocking mode and
-// waited on with the Go runtime poller, so blocked reads and writes can be
-// interrupted by signals.
+// NewFile wraps host fd; the File takes ownership and closes it on
+// release. NewFile never changes the fd's status flags: call Reopen first
+// (while host paths are reachable) to give FIFOs and ttys a non-blocking
+// description of their own.
 func NewFile(fd int) (*vfs.File, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -71,18 +88,20 @@ func NewFile(fd int) (*vfs.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host fd %d: F_GETFL: %w", fd, err)
 	}
+	h := &hostFD{fd: fd}
 	typ := st.Mode & unix.S_IFMT
-	impl := &fileImpl{fd: fd, regular: typ == unix.S_IFREG || typ == unix.S_IFBLK}
-	if !impl.regular {
-		if err := unix.SetNonblock(fd, true); err != nil {
-			return nil, fmt.Errorf("host fd %d: setting O_NONBLOCK: %w", fd, err)
+	var impl vfs.FileImpl
+	switch typ {
+	case unix.S_IFREG, unix.S_IFBLK:
+		impl = regularFile{h}
+	case unix.S_IFSOCK:
+		impl = &streamFile{hostFD: h, xfer: socketXfer}
+	default: // FIFOs, character devices (ttys, /dev/null)
+		x := nonblockXfer
+		if fl&unix.O_NONBLOCK == 0 {
+			x = blockingXfer
 		}
-		impl.file = os.NewFile(uintptr(fd), fmt.Sprintf("host-fd-%d", fd))
-		impl.tty = isTTY(fd)
-	}
-	var fi vfs.FileImpl = impl
-	if !impl.regular {
-		fi = streamFile{impl}
+		impl = &streamFile{hostFD: h, xfer: x, tty: isTTY(fd)}
 	}
 	in := &inode{fd: fd, ino: vfs.NewIno()}
 	name := fmt.Sprintf("host:[%d]", fd)
@@ -92,8 +111,10 @@ func NewFile(fd int) (*vfs.File, error) {
 	case unix.S_IFSOCK:
 		name = fmt.Sprintf("socket:[%d]", st.Ino)
 	}
+	// The application starts with a blocking view whatever the host
+	// description says (a reopened one is always non-blocking).
 	flags := uint32(fl) & (linux.O_ACCMODE | linux.O_APPEND)
-	return vfs.NewFile(in, fi, flags, name), nil
+	return vfs.NewFile(in, impl, flags, name), nil
 }
 
 func isTTY(fd int) bool {
@@ -101,124 +122,84 @@ func isTTY(fd int) bool {
 	return err == nil
 }
 
-// fileImpl is the open host fd.
-type fileImpl struct {
-	fd      int
-	regular bool     // use pread/pwrite at the vfs offset
-	tty     bool     // forward terminal ioctls
-	file    *os.File // poller registration for non-regular fds
-	mu      sync.Mutex
-	closed  bool
+// hostFD is the part common to every kind of host file: the fd, closed
+// once on release.
+type hostFD struct {
+	fd   int
+	once sync.Once
 }
-
-// Read implements vfs.FileImpl.
-func (h *fileImpl) Read(ctx vfs.Context, f *vfs.File, dst []byte, off int64) (int, error) {
-	if h.regular {
-		n, err := unix.Pread(h.fd, dst, off)
-		return max(n, 0), toErrno(err)
-	}
-	return h.io(ctx, f, func(fd int) (int, error) { return unix.Read(fd, dst) }, true)
-}
-
-// Write implements vfs.FileImpl.
-func (h *fileImpl) Write(ctx vfs.Context, f *vfs.File, src []byte, off int64) (int, error) {
-	if h.regular {
-		n, err := unix.Pwrite(h.fd, src, off)
-		return max(n, 0), toErrno(err)
-	}
-	done := 0
-	for done < len(src) {
-		n, err := h.io(ctx, f, func(fd int) (int, error) { return unix.Write(fd, src[done:]) }, false)
-		done += n
-		if err != nil {
-			if done > 0 {
-				return done, nil
-			}
-			return 0, err
-		}
-	}
-	return done, nil
-}
-
-// io does one read or write on a non-blocking fd: at once when possible,
-// else waiting for readiness in the poller while the task can still be
-// interrupted (then the wait is cut short with a deadline).
-func (h *fileImpl) io(ctx vfs.Context, f *vfs.File, op func(fd int) (int, error), read bool) (int, error) {
-	n, err := op(h.fd)
-	if err != unix.EAGAIN {
-		return max(n, 0), toErrno(err)
-	}
-	if f.StatusFlags()&linux.O_NONBLOCK != 0 {
-		return 0, linux.EAGAIN
-	}
-	rc, err := h.file.SyscallConn()
-	if err != nil {
-		return 0, linux.EIO
-	}
-	done := make(chan struct{})
-	var opErr error
-	go func() {
-		defer close(done)
-		call := rc.Write
-		if read {
-			call = rc.Read
-		}
-		err := call(func(fd uintptr) bool {
-			n, opErr = op(int(fd))
-			return opErr != unix.EAGAIN
-		})
-		if err != nil && opErr == nil {
-			opErr = err
-		}
-	}()
-	if err := ctx.Block(done); err != nil {
-		// Interrupted: cut the poller wait short.
-		if read {
-			h.file.SetReadDeadline(time.Now())
-		} else {
-			h.file.SetWriteDeadline(time.Now())
-		}
-		<-done
-		h.file.SetDeadline(time.Time{})
-		if n > 0 && (opErr == nil) {
-			return n, nil
-		}
-		return 0, linux.ERESTARTSYS
-	}
-	if opErr != nil {
-		if _, ok := opErr.(unix.Errno); ok {
-			return 0, toErrno(opErr)
-		}
-		return 0, linux.EIO
-	}
-	return max(n, 0), nil
-}
-
-// streamFile is a host pipe, socket or tty: no position.
-type streamFile struct{ *fileImpl }
-
-// Seek implements vfs.Seeker: ttys, pipes and sockets cannot seek.
-func (streamFile) Seek(vfs.Context, *vfs.File, int64, int) (int64, error) { return 0, linux.ESPIPE }
 
 // Release implements vfs.FileImpl.
-func (h *fileImpl) Release() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return
+func (h *hostFD) Release() { h.once.Do(func() { unix.Close(h.fd) }) }
+
+// IsStream implements vfs.StreamImpl: the position of a host file is the
+// host's (lseek, read and write use the host description's offset), so
+// the VFS keeps none and takes no position lock. The cost: pread and
+// pwrite fail with ESPIPE on imported regular files.
+func (h *hostFD) IsStream() bool { return true }
+
+// Seek implements vfs.Seeker on the host fd: it moves the offset every
+// holder of the description shares, and fails as the host does for pipes,
+// sockets and ttys (ESPIPE).
+func (h *hostFD) Seek(_ vfs.Context, _ *vfs.File, offset int64, whence int) (int64, error) {
+	off, err := unix.Seek(h.fd, offset, whence)
+	if err != nil {
+		return 0, toErrno(err)
 	}
-	h.closed = true
-	if h.file != nil {
-		h.file.Close()
-	} else {
-		unix.Close(h.fd)
-	}
+	return off, nil
 }
 
-// Sync implements vfs.Syncer.
-func (h *fileImpl) Sync(vfs.Context) error {
-	if !h.regular {
+// Sync implements vfs.Syncer: fsync on the host fd (EINVAL for pipes,
+// sockets and ttys, as on the host).
+func (h *hostFD) Sync(vfs.Context) error { return toErrno(unix.Fsync(h.fd)) }
+
+// regularFile is a host regular file or block device: never blocks, so
+// plain read(2)/write(2) at the host offset are right.
+type regularFile struct{ *hostFD }
+
+// Read implements vfs.FileImpl at the host offset (off is ignored).
+func (r regularFile) Read(_ vfs.Context, _ *vfs.File, dst []byte, _ int64) (int, error) {
+	n, err := retryEINTR(func() (int, error) { return unix.Read(r.fd, dst) })
+	return max(n, 0), toErrno(err)
+}
+
+// Write implements vfs.FileImpl at the host offset, or at the end when
+// the host description has O_APPEND (off is ignored).
+func (r regularFile) Write(_ vfs.Context, _ *vfs.File, src []byte, _ int64) (int, error) {
+	n, err := retryEINTR(func() (int, error) { return unix.Write(r.fd, src) })
+	if n > 0 {
+		return n, nil
+	}
+	return 0, toErrno(err)
+}
+
+// SetStatusFlags implements vfs.StatusFlagsSetter: O_APPEND set by the
+// application goes to the host description, as it would if the
+// application held the fd itself. O_NONBLOCK means nothing for regular
+// files and stays ours.
+func (r regularFile) SetStatusFlags(flags uint32) error {
+	fl, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFL, 0)
+	if err != nil {
+		return toErrno(err)
+	}
+	nf := fl &^ unix.O_APPEND
+	if flags&linux.O_APPEND != 0 {
+		nf |= unix.O_APPEND
+	}
+	if nf == fl {
 		return nil
 	}
-	return toErrno(unix.Fsync(h.fd))
+	_, err = unix.FcntlInt(uintptr(r.fd), unix.F_SETFL, nf)
+	return toErrno(err)
+}
+
+// retryEINTR runs a host transfer again when a signal to the sandbox
+// process interrupted it before it moved any data.
+func retryEINTR(op func() (int, error)) (int, error) {
+	for {
+		n, err := op()
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
 }

@@ -11,22 +11,8 @@ import (
 
 	"bulwark.dev/pkg/abi/linux"
 	"bulwark.dev/pkg/fs/host"
-	"bulwark.dev/pkg/kernel/auth"
+	"bulwark.dev/pkg/vfs/vfstest"
 )
-
-type testCtx struct{ intr chan struct{} }
-
-func (c *testCtx) Block(ch <-chan struct{}) error {
-	select {
-	case <-ch:
-		return nil
-	case <-c.intr:
-		return linux.ERESTARTSYS
-	}
-}
-func (c *testCtx) Credentials() *auth.Credentials       { return auth.NewRootCredentials() }
-func (c *testCtx) CopyIn(uintptr, []byte) (int, error)  { return 0, linux.EFAULT }
-func (c *testCtx) CopyOut(uintptr, []byte) (int, error) { return 0, linux.EFAULT }
 
 func hostPipe(t *testing.T) (int, int) {
 	var p [2]int
@@ -44,7 +30,7 @@ func TestHostPipeReadAndInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.DecRef()
-	ctx := &testCtx{intr: make(chan struct{})}
+	ctx := vfstest.NewContext()
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		unix.Write(w, []byte("hey"))
@@ -56,14 +42,14 @@ func TestHostPipeReadAndInterrupt(t *testing.T) {
 	}
 	go func() {
 		time.Sleep(20 * time.Millisecond)
-		close(ctx.intr)
+		ctx.Interrupt()
 	}()
 	if _, err := f.Read(ctx, buf); !errors.Is(err, linux.ERESTARTSYS) {
 		t.Fatalf("interrupted read: %v", err)
 	}
 	// The fd still works after an interruption.
 	unix.Write(w, []byte("again"))
-	ctx2 := &testCtx{intr: make(chan struct{})}
+	ctx2 := vfstest.NewContext()
 	if n, err := f.Read(ctx2, buf); err != nil || string(buf[:n]) != "again" {
 		t.Fatalf("read after interrupt %q %v", buf[:n], err)
 	}
@@ -82,7 +68,7 @@ func TestHostPipeWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := &testCtx{intr: make(chan struct{})}
+	ctx := vfstest.NewContext()
 	if n, err := f.Write(ctx, []byte("out")); n != 3 || err != nil {
 		t.Fatalf("write %d %v", n, err)
 	}
@@ -106,7 +92,7 @@ func TestHostRegularFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.DecRef()
-	ctx := &testCtx{intr: make(chan struct{})}
+	ctx := vfstest.NewContext()
 	buf := make([]byte, 4)
 	f.Read(ctx, buf)
 	n, _ := f.Read(ctx, buf)

@@ -25,10 +25,12 @@ var ttyIoctlSizes = map[uint32]struct {
 	linux.TIOCSPGRP:  {4, true},
 }
 
-// Ioctl implements vfs.Ioctler: FIONREAD for pipes and sockets, and the
-// terminal ioctls above for a tty (ENOTTY otherwise).
-func (s streamFile) Ioctl(ctx vfs.Context, _ *vfs.File, cmd uint32, arg uintptr) (uintptr, error) {
-	if cmd == linux.FIONREAD && !s.tty {
+// Ioctl implements vfs.Ioctler: FIONREAD (TIOCINQ on the host, which
+// pipes, sockets and ttys answer), and the terminal ioctls above for a tty
+// (ENOTTY otherwise). A tty reopened by Reopen is the same tty, so its
+// settings are the caller's.
+func (s *streamFile) Ioctl(ctx vfs.Context, _ *vfs.File, cmd uint32, arg uintptr) (uintptr, error) {
+	if cmd == linux.FIONREAD {
 		n, err := unix.IoctlGetInt(s.fd, unix.TIOCINQ)
 		if err != nil {
 			return 0, toErrno(err)
@@ -59,7 +61,7 @@ func (s streamFile) Ioctl(ctx vfs.Context, _ *vfs.File, cmd uint32, arg uintptr)
 }
 
 // Readiness implements vfs.Waiter with a zero-timeout host poll.
-func (s streamFile) Readiness(mask uint32) uint32 {
+func (s *streamFile) Readiness(mask uint32) uint32 {
 	fds := []unix.PollFd{{Fd: int32(s.fd), Events: int16(mask & 0xffff)}}
 	if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
 		return 0
@@ -69,7 +71,7 @@ func (s streamFile) Readiness(mask uint32) uint32 {
 
 // Notify implements vfs.Waiter: host fds have no change notification, so
 // the channel closes after a short delay and pollers re-check.
-func (s streamFile) Notify() <-chan struct{} {
+func (s *streamFile) Notify() <-chan struct{} {
 	ch := make(chan struct{})
 	go func() {
 		unix.Poll([]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}}, 50)
