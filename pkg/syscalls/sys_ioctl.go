@@ -44,7 +44,11 @@ func sysIoctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			if err != nil {
 				return 0, err
 			}
-			n := max(int64(st.Size)-f.Offset(), 0)
+			pos, err := f.Seek(t, 0, linux.SEEK_CUR)
+			if err != nil {
+				return 0, err
+			}
+			n := max(int64(st.Size)-pos, 0)
 			var b [4]byte
 			binary.LittleEndian.PutUint32(b[:], uint32(min(n, 1<<31-1)))
 			_, err = t.CopyOut(arg, b[:])

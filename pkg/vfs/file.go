@@ -119,6 +119,9 @@ func (f *File) Read(ctx Context, dst []byte) (int, error) {
 	if !f.Readable() {
 		return 0, linux.EBADF
 	}
+	if p, ok := f.impl.(PositionOwner); ok {
+		return p.ReadCurrent(ctx, f, dst)
+	}
 	if f.isStream(ctx) {
 		return f.impl.Read(ctx, f, dst, 0)
 	}
@@ -133,6 +136,9 @@ func (f *File) Read(ctx Context, dst []byte) (int, error) {
 func (f *File) Write(ctx Context, src []byte) (int, error) {
 	if !f.Writable() {
 		return 0, linux.EBADF
+	}
+	if p, ok := f.impl.(PositionOwner); ok {
+		return p.WriteCurrent(ctx, f, src)
 	}
 	if f.isStream(ctx) {
 		return f.impl.Write(ctx, f, src, 0)

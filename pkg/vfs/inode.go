@@ -183,6 +183,17 @@ type FileImpl interface {
 	Release()
 }
 
+// PositionOwner is implemented by files whose position is kept elsewhere
+// (a host file description shared with other processes). Read and Write at
+// the current position go to ReadCurrent and WriteCurrent, and the VFS
+// keeps no offset and takes no position lock for them; FileImpl's Read and
+// Write then only serve explicit offsets (pread, pwrite, mmap). Such a
+// file also implements Seeker.
+type PositionOwner interface {
+	ReadCurrent(ctx Context, f *File, dst []byte) (int, error)
+	WriteCurrent(ctx Context, f *File, src []byte) (int, error)
+}
+
 // Seeker is implemented by files with their own lseek(2) rules (ESPIPE
 // for ttys, for example). Other files get the generic rules: FIFOs and
 // sockets fail with ESPIPE, others move the position (SEEK_END uses Size).

@@ -132,12 +132,6 @@ type hostFD struct {
 // Release implements vfs.FileImpl.
 func (h *hostFD) Release() { h.once.Do(func() { unix.Close(h.fd) }) }
 
-// IsStream implements vfs.StreamImpl: the position of a host file is the
-// host's (lseek, read and write use the host description's offset), so
-// the VFS keeps none and takes no position lock. The cost: pread and
-// pwrite fail with ESPIPE on imported regular files.
-func (h *hostFD) IsStream() bool { return true }
-
 // Seek implements vfs.Seeker on the host fd: it moves the offset every
 // holder of the description shares, and fails as the host does for pipes,
 // sockets and ttys (ESPIPE).
@@ -154,19 +148,36 @@ func (h *hostFD) Seek(_ vfs.Context, _ *vfs.File, offset int64, whence int) (int
 func (h *hostFD) Sync(vfs.Context) error { return toErrno(unix.Fsync(h.fd)) }
 
 // regularFile is a host regular file or block device: never blocks, so
-// plain read(2)/write(2) at the host offset are right.
+// plain read(2)/write(2) are right. Its position is the host
+// description's, shared with every holder (vfs.PositionOwner); explicit
+// offsets (pread, pwrite, mmap) use pread(2)/pwrite(2).
 type regularFile struct{ *hostFD }
 
-// Read implements vfs.FileImpl at the host offset (off is ignored).
-func (r regularFile) Read(_ vfs.Context, _ *vfs.File, dst []byte, _ int64) (int, error) {
-	n, err := retryEINTR(func() (int, error) { return unix.Read(r.fd, dst) })
-	return max(n, 0), toErrno(err)
+// ReadCurrent implements vfs.PositionOwner at the host offset.
+func (r regularFile) ReadCurrent(_ vfs.Context, _ *vfs.File, dst []byte) (int, error) {
+	return transfer(func() (int, error) { return unix.Read(r.fd, dst) })
 }
 
-// Write implements vfs.FileImpl at the host offset, or at the end when
-// the host description has O_APPEND (off is ignored).
-func (r regularFile) Write(_ vfs.Context, _ *vfs.File, src []byte, _ int64) (int, error) {
-	n, err := retryEINTR(func() (int, error) { return unix.Write(r.fd, src) })
+// WriteCurrent implements vfs.PositionOwner at the host offset, or at the
+// end when the host description has O_APPEND.
+func (r regularFile) WriteCurrent(_ vfs.Context, _ *vfs.File, src []byte) (int, error) {
+	return transfer(func() (int, error) { return unix.Write(r.fd, src) })
+}
+
+// Read implements vfs.FileImpl at an explicit offset.
+func (r regularFile) Read(_ vfs.Context, _ *vfs.File, dst []byte, off int64) (int, error) {
+	return transfer(func() (int, error) { return unix.Pread(r.fd, dst, off) })
+}
+
+// Write implements vfs.FileImpl at an explicit offset.
+func (r regularFile) Write(_ vfs.Context, _ *vfs.File, src []byte, off int64) (int, error) {
+	return transfer(func() (int, error) { return unix.Pwrite(r.fd, src, off) })
+}
+
+// transfer runs one host read or write, retrying EINTR, and reports a
+// partial transfer as success like the host does.
+func transfer(op func() (int, error)) (int, error) {
+	n, err := retryEINTR(op)
 	if n > 0 {
 		return n, nil
 	}

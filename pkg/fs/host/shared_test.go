@@ -103,6 +103,34 @@ func TestRegularFileSharesHostOffset(t *testing.T) {
 	}
 }
 
+// pread, pwrite and mmap (ReadAt) of an imported regular file use their
+// own offsets and leave the shared host offset where it was.
+func TestRegularFilePositional(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(p, []byte("0123456789"), 0o644)
+	fd := openFile(t, p, unix.O_RDWR)
+	unix.Seek(fd, 2, unix.SEEK_SET)
+	f := newFile(t, dup(t, fd))
+	ctx := vfstest.NewContext()
+	buf := make([]byte, 3)
+	if n, err := f.PRead(ctx, buf, 5); n != 3 || err != nil || string(buf) != "567" {
+		t.Fatalf("pread at 5 = %d %v %q, want 3 \"567\"", n, err, buf)
+	}
+	if n, err := f.PWrite(ctx, []byte("AB"), 8); n != 2 || err != nil {
+		t.Fatalf("pwrite at 8 = %d %v", n, err)
+	}
+	if n, err := f.ReadAt(buf[:2], 0); n != 2 || err != nil || string(buf[:2]) != "01" {
+		t.Fatalf("ReadAt 0 = %d %v %q", n, err, buf[:2])
+	}
+	if off, _ := unix.Seek(fd, 0, unix.SEEK_CUR); off != 2 {
+		t.Errorf("host offset moved to %d, want 2", off)
+	}
+	if n, err := f.Read(ctx, buf); n != 3 || err != nil || string(buf) != "234" {
+		t.Errorf("read at the host offset = %d %v %q, want \"234\"", n, err, buf)
+	}
+	expectContent(t, p, "01234567AB")
+}
+
 // With O_APPEND on the host description, writes land at the end even
 // when another description wrote there meanwhile.
 func TestRegularFileAppend(t *testing.T) {

@@ -65,6 +65,11 @@ type streamFile struct {
 	tty  bool // forward terminal ioctls
 }
 
+// IsStream implements vfs.StreamImpl: pipes, sockets and ttys have no
+// position, so the VFS keeps none and takes no position lock while a read
+// blocks.
+func (s *streamFile) IsStream() bool { return true }
+
 // Read implements vfs.FileImpl.
 func (s *streamFile) Read(ctx vfs.Context, f *vfs.File, dst []byte, _ int64) (int, error) {
 	return s.transfer(ctx, f, unix.POLLIN, func() (int, error) { return s.xfer.read(s.fd, dst) })
