@@ -11,11 +11,12 @@ command -v apt-get >/dev/null || die "apt-get not found: this script supports De
 
 # build-essential: gcc and the static libc for the C test programs and
 # benchmarks; busybox-static: the e2e tests' root filesystem; runc: the
-# reference runtime of the benchmarks and harness tests.
+# reference runtime of the benchmarks and harness tests; debootstrap: the
+# Debian rootfs of the opt-in userland suite (test/userland).
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
-	build-essential busybox-static runc git ca-certificates
+	build-essential busybox-static runc git ca-certificates debootstrap
 
 export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null ||
