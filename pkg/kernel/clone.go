@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"bulwark.dev/pkg/abi/linux"
+	"bulwark.dev/pkg/mm"
+	"bulwark.dev/pkg/platform"
 )
 
 // CloneOptions are the arguments of clone(2), fork(2) and vfork(2).
@@ -15,31 +17,47 @@ type CloneOptions struct {
 	TLS       uintptr // CLONE_SETTLS: the child's fs base
 }
 
-// unsupportedClone are the flags that fail with EINVAL for now: threads and
-// the sharing that only makes sense with them, and new namespaces.
-const unsupportedClone = linux.CLONE_THREAD | linux.CLONE_SIGHAND | linux.CLONE_NEWNS |
+// unsupportedClone are the flags that fail with EINVAL for now: new
+// namespaces and pidfds.
+const unsupportedClone = linux.CLONE_NEWNS |
 	linux.CLONE_NEWCGROUP | linux.CLONE_NEWUTS | linux.CLONE_NEWIPC | linux.CLONE_NEWUSER |
 	linux.CLONE_NEWPID | linux.CLONE_NEWNET | linux.CLONE_PIDFD
 
-// Clone creates a child process and returns its pid. CLONE_VM is only
-// supported together with CLONE_VFORK (the child borrows the address space
-// until it execs or exits, while the parent waits).
+// checkCloneFlags applies Linux's rules on flag combinations. CLONE_SIGHAND
+// without CLONE_THREAD (two processes sharing handlers) is not supported.
+func checkCloneFlags(flags uint64) error {
+	switch {
+	case flags&unsupportedClone != 0:
+		return linux.EINVAL
+	case flags&linux.CLONE_THREAD != 0 && flags&linux.CLONE_SIGHAND == 0:
+		return linux.EINVAL
+	case flags&linux.CLONE_SIGHAND != 0 && flags&linux.CLONE_VM == 0:
+		return linux.EINVAL
+	case flags&linux.CLONE_SIGHAND != 0 && flags&linux.CLONE_THREAD == 0:
+		return linux.EINVAL
+	}
+	return nil
+}
+
+// Clone creates a child process, or with CLONE_THREAD a thread of the
+// caller's process, and returns its id. With CLONE_VM the child shares the
+// address space (with CLONE_VFORK the parent waits until it execs or exits).
 func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	flags := opts.Flags
-	if flags&unsupportedClone != 0 {
-		return 0, linux.EINVAL
-	}
-	if flags&linux.CLONE_VM != 0 && flags&linux.CLONE_VFORK == 0 {
-		return 0, linux.EINVAL
+	if err := checkCloneFlags(flags); err != nil {
+		return 0, err
 	}
 	exitSig := int(flags & linux.CSIGNAL)
+	if flags&linux.CLONE_THREAD != 0 {
+		exitSig = 0
+	}
 	if exitSig != 0 && !validSignal(exitSig) {
 		return 0, linux.EINVAL
 	}
 	k := t.k
 
 	k.mu.Lock()
-	pendingKill := t.interruptedLocked() && (t.tg.exiting ||
+	pendingKill := t.interruptedLocked() && (t.tg.exiting || t.tg.execing != nil ||
 		(t.pending.set|t.tg.pending.set)&sigBit(linux.SIGKILL) != 0)
 	k.mu.Unlock()
 	if pendingKill {
@@ -87,6 +105,11 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		ctx.Release()
 		return 0, err
 	}
+	if flags&linux.CLONE_THREAD != 0 {
+		child := t.newThreadLocked(pid, ctx, opts, mm, files, fs)
+		k.mu.Unlock()
+		return t.finishClone(child, opts, nil)
+	}
 	parent := t.tg
 	if flags&linux.CLONE_PARENT != 0 {
 		if parent.parent == nil {
@@ -112,23 +135,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 		t.tg.limits, t.tg.personality, t.tg.dumpable, t.tg.noNewPrivs
 	t.tg.limitsMu.Unlock()
 
-	child := newTask(k, tg, pid, ctx)
-	child.regs = t.regs
-	child.regs.Rax = 0
-	if opts.Stack != 0 {
-		child.regs.Rsp = uint64(opts.Stack)
-	}
-	if flags&linux.CLONE_SETTLS != 0 {
-		child.regs.Fs_base = uint64(opts.TLS)
-	}
-	child.mm, child.files, child.fs = mm, files, fs
-	child.comm = t.comm
-	child.creds.Store(t.Credentials())
-	child.mask = t.mask
-	child.altStack = t.altStack
-	if flags&linux.CLONE_CHILD_CLEARTID != 0 {
-		child.clearChildTID = opts.ChildTID
-	}
+	child := t.newChildTask(tg, pid, ctx, opts, mm, files, fs)
 	var vforkDone chan struct{}
 	if flags&linux.CLONE_VFORK != 0 {
 		vforkDone = make(chan struct{})
@@ -140,23 +147,69 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	k.tgs[pid] = tg
 	k.tasks[pid] = child
 	k.mu.Unlock()
+	return t.finishClone(child, opts, vforkDone)
+}
 
-	if flags&linux.CLONE_CHILD_SETTID != 0 {
-		v := pid
+// newChildTask creates the task of a clone, a copy of t in tg. Requires k.mu.
+func (t *Task) newChildTask(tg *ThreadGroup, tid int32, ctx platform.Context, opts CloneOptions,
+	m *mm.MemoryManager, files *fdTableRef, fs *fsContextRef) *Task {
+	flags := opts.Flags
+	child := newTask(t.k, tg, tid, ctx)
+	child.regs = t.regs
+	child.regs.Rax = 0
+	if opts.Stack != 0 {
+		child.regs.Rsp = uint64(opts.Stack)
+	}
+	if flags&linux.CLONE_SETTLS != 0 {
+		child.regs.Fs_base = uint64(opts.TLS)
+	}
+	child.mm, child.files, child.fs = m, files, fs
+	child.comm = t.comm
+	child.creds.Store(t.Credentials())
+	child.mask = t.mask
+	child.altStack = t.altStack
+	if flags&linux.CLONE_VM != 0 && flags&linux.CLONE_VFORK == 0 {
+		// A new stack is expected: the alternate stack is not inherited.
+		child.altStack = linux.SignalStack{Flags: linux.SS_DISABLE}
+	}
+	if flags&linux.CLONE_CHILD_CLEARTID != 0 {
+		child.clearChildTID = opts.ChildTID
+	}
+	return child
+}
+
+// newThreadLocked adds a thread to t's process (CLONE_THREAD). Requires
+// k.mu.
+func (t *Task) newThreadLocked(tid int32, ctx platform.Context, opts CloneOptions,
+	m *mm.MemoryManager, files *fdTableRef, fs *fsContextRef) *Task {
+	child := t.newChildTask(t.tg, tid, ctx, opts, m, files, fs)
+	t.tg.tasks = append(t.tg.tasks, child)
+	t.k.tasks[tid] = child
+	return child
+}
+
+// finishClone writes the tids the flags ask for, copies the FPU state and
+// starts the child; with vforkDone it waits for the child to let go of
+// the address space.
+func (t *Task) finishClone(child *Task, opts CloneOptions, vforkDone chan struct{}) (int32, error) {
+	tid := child.tid
+	if opts.Flags&linux.CLONE_CHILD_SETTID != 0 {
+		v := tid
 		if err := CopyObjectOut(child, opts.ChildTID, &v); err != nil {
 			t.Debugf("clone: CLONE_CHILD_SETTID: %v", err)
 		}
 	}
-	if flags&linux.CLONE_PARENT_SETTID != 0 {
-		v := pid
+	if opts.Flags&linux.CLONE_PARENT_SETTID != 0 {
+		v := tid
 		_ = CopyObjectOut(t, opts.ParentTID, &v)
 	}
-	k.startTask(child)
+	t.copyFPStateTo(child)
+	t.k.startTask(child)
 
 	if vforkDone != nil {
 		t.waitVfork(vforkDone)
 	}
-	return pid, nil
+	return tid, nil
 }
 
 // waitVfork waits until the vfork child execs or exits; only SIGKILL (or

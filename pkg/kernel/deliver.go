@@ -16,11 +16,11 @@ func (t *Task) deliverSignals() bool {
 	k := t.k
 	for {
 		k.mu.Lock()
-		if t.tg.exiting || t.exitRequested {
+		if t.tg.exiting || t.exitRequested || t.mustDieForExecLocked() {
 			k.mu.Unlock()
 			return false
 		}
-		if t.tg.stopped {
+		if t.tg.stopped && t.tg.execing == nil {
 			k.mu.Unlock()
 			t.waitWhileStopped()
 			continue
@@ -120,7 +120,8 @@ func (t *Task) waitWhileStopped() {
 	defer t.blocked.Store(false)
 	for {
 		k.mu.Lock()
-		stop := t.tg.stopped && !t.tg.exiting && (t.pending.set|t.tg.pending.set)&sigBit(linux.SIGKILL) == 0
+		stop := t.tg.stopped && !t.tg.exiting && t.tg.execing == nil &&
+			(t.pending.set|t.tg.pending.set)&sigBit(linux.SIGKILL) == 0
 		k.mu.Unlock()
 		if !stop {
 			return
@@ -175,6 +176,13 @@ func (t *Task) pushFrame(info linux.SignalInfo, act linux.SigAction, oldMask lin
 		t.altStack.Size != 0 && !onStack {
 		sp = t.altStack.Addr + t.altStack.Size
 	}
+	fpAddr, err := t.pushFPState(sp)
+	if err != nil {
+		return err
+	}
+	if fpAddr != 0 {
+		sp = fpAddr
+	}
 	frame := linux.RtSigFrame{
 		Pretcode: act.Restorer,
 		UC: linux.UContext{
@@ -187,6 +195,9 @@ func (t *Task) pushFrame(info linux.SignalInfo, act linux.SigAction, oldMask lin
 	}
 	if t.altStack.Size == 0 {
 		frame.UC.Stack.Flags = linux.SS_DISABLE
+	}
+	if t.fpContext() != nil {
+		frame.UC.MContext.Fpstate = fpAddr
 	}
 	size := uint64(sizeOf(&frame))
 	addr := ((sp - size) &^ 15) - 8
@@ -213,6 +224,13 @@ func (t *Task) pushFrame(info linux.SignalInfo, act linux.SigAction, oldMask lin
 func (t *Task) SigReturn() (uintptr, error) {
 	var uc linux.UContext
 	if err := CopyObjectIn(t, uintptr(t.regs.Rsp), &uc); err != nil {
+		t.k.mu.Lock()
+		t.forceSignalLocked(kernelInfo(linux.SIGSEGV))
+		t.k.mu.Unlock()
+		return 0, linux.EFAULT
+	}
+	if err := t.restoreFPState(uc.MContext.Fpstate); err != nil {
+		t.Debugf("rt_sigreturn: bad FPU state: %v", err)
 		t.k.mu.Lock()
 		t.forceSignalLocked(kernelInfo(linux.SIGSEGV))
 		t.k.mu.Unlock()

@@ -141,7 +141,56 @@ func (t *Task) Execve(opts ExecOptions) error {
 		}
 		return err
 	}
+	if err := t.killOtherThreads(); err != nil {
+		m.DecUsers()
+		return err
+	}
 	t.commitExec(m, res)
+	return nil
+}
+
+// killOtherThreads makes every other thread of the process exit and, when
+// t is not the leader, gives t the leader's id (Linux's de_thread). It
+// fails with linux.ERESTARTNOINTR when a group exit or another execve wins;
+// the task then exits.
+func (t *Task) killOtherThreads() error {
+	k := t.k
+	tg := t.tg
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(tg.tasks) == 1 && tg.leader == t {
+		return nil
+	}
+	if tg.exiting || tg.execing != nil {
+		return linux.ERESTARTNOINTR
+	}
+	tg.execing = t
+	tg.stopped = false
+	for _, tt := range tg.tasks {
+		if tt != t {
+			tt.wake()
+		}
+	}
+	for len(tg.tasks) > 1 {
+		if tg.exiting {
+			tg.execing = nil
+			return linux.ERESTARTNOINTR
+		}
+		ch := tg.tasksChanged
+		k.mu.Unlock()
+		select {
+		case <-ch:
+		case <-t.interrupt:
+		}
+		k.mu.Lock()
+	}
+	tg.execing = nil
+	if tg.leader != t {
+		delete(k.tasks, t.tid)
+		t.tid = tg.pid
+		k.tasks[t.tid] = t
+		tg.leader = t
+	}
 	return nil
 }
 
@@ -181,6 +230,7 @@ func (t *Task) commitExec(m *mm.MemoryManager, res loader.Result) {
 	t.restartBlock = nil
 	t.clearChildTID = 0
 	t.robustList = 0
+	t.resetFPState()
 }
 
 // lookPath finds name in the PATH of envv like execvp: the first entry

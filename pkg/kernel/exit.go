@@ -37,15 +37,29 @@ func (k *Kernel) exitGroupLocked(tg *ThreadGroup, status ExitStatus) {
 // the task goroutine (or for a never started task, on the caller's).
 func (t *Task) exit() {
 	k := t.k
+	if t.mm != nil {
+		t.exitRobustList()
+	}
 	if t.clearChildTID != 0 && t.mm != nil {
+		// Like Linux's mm_release: the word is cleared and one waiter
+		// woken (pthread_join), unless other users of the address space
+		// are gone anyway.
 		var zero uint32
-		_ = CopyObjectOut(t, t.clearChildTID, &zero)
+		if CopyObjectOut(t, t.clearChildTID, &zero) == nil {
+			t.FutexWake(t.clearChildTID, false, 1, futexBitsetAny)
+		}
 	}
 
 	k.mu.Lock()
-	if !t.tg.exiting && len(t.tg.tasks) == 1 {
+	if !t.tg.exiting && len(t.tg.tasks) == 1 && t.tg.execing == nil {
+		// The last thread: the process reports the leader's exit code
+		// (threads leaving with exit(2) before do not count).
 		t.tg.exiting = true
-		t.tg.status = ExitStatus{Code: t.exitCode}
+		code := t.exitCode
+		if l := t.tg.leader; l != nil && l != t && l.exited {
+			code = l.exitCode
+		}
+		t.tg.status = ExitStatus{Code: code}
 	}
 	t.exited = true
 	t.releaseVforkLocked()
@@ -76,6 +90,8 @@ func (t *Task) exit() {
 			break
 		}
 	}
+	close(tg.tasksChanged)
+	tg.tasksChanged = make(chan struct{})
 	if len(tg.tasks) == 0 {
 		k.groupExitedLocked(tg)
 	}

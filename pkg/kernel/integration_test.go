@@ -287,3 +287,28 @@ func (s *sandbox) install(t *testing.T, path string, data []byte) {
 		t.Fatalf("writing %s: %d, %v", path, n, err)
 	}
 }
+
+// TestThreads runs testdata/threadtest.c (static, -pthread): mutexes and
+// condition variables on futexes, pthread_join, thread-directed and
+// process-directed signals, FP state across handlers and threads,
+// exit_group and execve from a thread, and a leader exiting first.
+func TestThreads(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("no gcc to build testdata/threadtest.c")
+	}
+	exe := filepath.Join(t.TempDir(), "threadtest")
+	if out, err := exec.Command(gcc, "-static", "-pthread", "-O1", "-o", exe, "testdata/threadtest.c").CombinedOutput(); err != nil {
+		t.Skipf("cannot build a static test program: %v\n%s", err, out)
+	}
+	bin, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSandbox(t)
+	s.install(t, "/bin/threadtest", bin)
+	out, st := s.run(t, "threadtest")
+	if st != (kernel.ExitStatus{}) || strings.Contains(out, "FAIL") || strings.Count(out, "ok ") != 9 {
+		t.Fatalf("threadtest: status %+v, output:\n%s", st, out)
+	}
+}

@@ -12,6 +12,7 @@ import (
 // Lock order (outer first):
 //
 //	Kernel.mu → ThreadGroup.limitsMu
+//	futexTable.mu → mm locks (reading futex words); never with Kernel.mu
 //
 // Kernel.mu protects the task tree and all signal state: the pid tables,
 // parent/child links, process groups and sessions, every thread group's
@@ -34,6 +35,8 @@ type Kernel struct {
 	tasks   map[int32]*Task        // k.mu: live tasks by tid
 	tgs     map[int32]*ThreadGroup // k.mu: thread groups by pid, zombies included
 	lastPID int32                  // k.mu
+
+	futexes futexTable // futex waiters
 
 	running sync.WaitGroup // task goroutines
 	unknown sync.Map       // names of unimplemented syscalls already logged

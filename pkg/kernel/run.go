@@ -60,6 +60,13 @@ func (t *Task) doSyscall() {
 		err = linux.ENOSYS
 	}
 	t.restartErr = 0
+	var errno linux.Errno
+	if err != nil && !errors.As(err, &errno) {
+		errno = 0
+	}
+	if t.haveSavedMask {
+		t.restoreSavedMaskUnlessInterrupted(errno)
+	}
 	if err != nil {
 		var errno linux.Errno
 		if !errors.As(err, &errno) {

@@ -276,10 +276,16 @@ func (t *Task) wake() {
 // interruptedLocked reports whether a signal needs the task's attention: a
 // deliverable signal or a group exit.
 func (t *Task) interruptedLocked() bool {
-	if t.tg.exiting {
+	if t.tg.exiting || t.mustDieForExecLocked() {
 		return true
 	}
 	return (t.pending.set|t.tg.pending.set)&^t.mask != 0
+}
+
+// mustDieForExecLocked reports whether another thread of the process is in
+// execve and t must exit.
+func (t *Task) mustDieForExecLocked() bool {
+	return t.tg.execing != nil && t.tg.execing != t
 }
 
 // SendSignal sends sig to the task itself, as the kernel does for SIGPIPE

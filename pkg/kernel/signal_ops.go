@@ -60,6 +60,36 @@ func (t *Task) setMaskLocked(mask linux.SignalSet) {
 	t.mask = mask &^ unblockable
 }
 
+// SetSavedSignalMask installs mask as the blocked set for the rest of the
+// syscall (ppoll, pselect6, epoll_pwait) and remembers the current one. The
+// old mask comes back before the return to the application: at once when
+// the syscall did not fail with ERESTARTNOHAND, else after the handler's
+// frame is built (the frame saves the old mask, so the handler returns to
+// it), like Linux's set_user_sigmask and restore_saved_sigmask.
+func (t *Task) SetSavedSignalMask(mask linux.SignalSet) {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	if !t.haveSavedMask {
+		t.savedMask = t.mask
+		t.haveSavedMask = true
+	}
+	t.setMaskLocked(mask)
+}
+
+// restoreSavedMaskUnlessInterrupted ends a temporary mask after a syscall
+// that was not interrupted (see SetSavedSignalMask).
+func (t *Task) restoreSavedMaskUnlessInterrupted(errno linux.Errno) {
+	if errno == linux.ERESTARTNOHAND {
+		return
+	}
+	t.k.mu.Lock()
+	if t.haveSavedMask {
+		t.setMaskLocked(t.savedMask)
+		t.haveSavedMask = false
+	}
+	t.k.mu.Unlock()
+}
+
 // SignalMask returns the blocked set.
 func (t *Task) SignalMask() linux.SignalSet {
 	t.k.mu.Lock()

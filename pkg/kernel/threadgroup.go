@@ -24,10 +24,13 @@ type ThreadGroup struct {
 	exitSignal int  // sent to the parent on exit; 0 for none
 	execed     bool // has called execve (setpgid by the parent: EACCES)
 
-	exiting bool       // group exit in progress: every task must exit
-	status  ExitStatus // valid once exiting
-	zombie  bool       // every task has exited
-	reaped  bool
+	exiting bool  // group exit in progress: every task must exit
+	execing *Task // a thread in execve: every other task must exit
+	// tasksChanged is closed and replaced when a task leaves tasks.
+	tasksChanged chan struct{}
+	status       ExitStatus // valid once exiting
+	zombie       bool       // every task has exited
+	reaped       bool
 
 	stopped    bool // group stop in effect
 	stopSignal int
@@ -59,8 +62,10 @@ func newThreadGroup(k *Kernel, pid int32) *ThreadGroup {
 		exitSignal: linux.SIGCHLD,
 		childEvent: make(chan struct{}),
 		done:       make(chan struct{}),
-		limits:     defaultLimits,
-		dumpable:   1,
+
+		tasksChanged: make(chan struct{}),
+		limits:       defaultLimits,
+		dumpable:     1,
 	}
 }
 

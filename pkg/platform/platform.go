@@ -100,3 +100,24 @@ type Platform interface {
 	// Close releases all host resources of the platform.
 	Close()
 }
+
+// FPContext is implemented by contexts that keep their thread's extended
+// floating point state (x87, SSE, AVX, ...) apart from other threads. It is
+// an optional extension of Context (checked with a type assertion) so that
+// simple platforms and test fakes need not implement it.
+//
+// The state is in the layout Linux uses for signal frames and ptrace's
+// NT_X86_XSTATE regset: a 512-byte FXSAVE area whose bytes 464..511 hold the
+// software-reserved fpx_sw_bytes (magic, sizes, xfeatures), followed by the
+// XSAVE header and extended components when the host uses XSAVE. Its length
+// is fixed per platform (512 without XSAVE).
+type FPContext interface {
+	// FPState returns a copy of the thread's state.
+	FPState() ([]byte, error)
+
+	// SetFPState replaces the thread's state from the next Switch on. nil
+	// resets it to the initial state of a new process. A shorter b fills
+	// the start of the state (the rest is initial); an invalid one (bad
+	// MXCSR or XSAVE header) is refused with an error and changes nothing.
+	SetFPState(b []byte) error
+}

@@ -9,17 +9,74 @@ import (
 	"bulwark.dev/pkg/platform"
 )
 
-// addressSpace is one stub process. Its methods send requests to the stub's
-// tracer, so they are serialised with each other and with Switch.
+// addressSpace is one stub process. Its first thread, s, never runs
+// application code: it serves MapFile, Unmap and Protect (injected on its
+// tracer t, serialised with each other but never waiting for a running
+// application thread) and clones one more thread per context that switches
+// into the address space; each such thread is traced by its context's own
+// tracer.
 //
-// Today an address space has one stub thread, used by every context that
-// switches into it. CLONE_VM threads will need one stub thread (and tracer)
-// per context, all in this stub's thread group.
+// Lock order: addressSpace.mu → stub.mu.
 type addressSpace struct {
 	p    *Platform
 	s    *stub
 	t    *tracer
 	once sync.Once
+
+	mu       sync.Mutex
+	threads  map[*stub]struct{} // mu: context threads, reaped at release
+	released bool               // mu
+}
+
+// cloneFlags make a stub thread sharing everything with the stub.
+const cloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
+	unix.CLONE_THREAD | unix.CLONE_SYSVSEM
+
+// newThread clones a new thread in the stub; it loops in pause() until
+// the caller's tracer seizes it.
+func (as *addressSpace) newThread() (*stub, error) {
+	as.mu.Lock()
+	released := as.released
+	as.mu.Unlock()
+	if released {
+		return nil, errStubGone
+	}
+	var tid uintptr
+	var ferr error
+	if err := as.t.do(func() {
+		tid, ferr = as.s.inject(as.p.img.cloneAddr, as.p.img.cloneParentTrap, nrClone, cloneFlags)
+	}); err != nil {
+		return nil, err
+	}
+	if ferr != nil {
+		return nil, fmt.Errorf("cloning a thread in stub %d: %w", as.s.pid, ferr)
+	}
+	if e := int64(tid); e < 0 {
+		return nil, fmt.Errorf("cloning a thread in stub %d: %w", as.s.pid, unix.Errno(-e))
+	}
+	th := &stub{pid: int(tid), tgid: as.s.pid, img: as.p.img, pidfd: -1}
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released {
+		// The thread dies with the stub; untraced, it needs no reaping.
+		return nil, errStubGone
+	}
+	as.threads[th] = struct{}{}
+	return th, nil
+}
+
+// forgetThread removes a context thread that exited or will be reaped.
+func (as *addressSpace) forgetThread(th *stub) {
+	as.mu.Lock()
+	delete(as.threads, th)
+	as.mu.Unlock()
+}
+
+// isReleased reports whether Release was called.
+func (as *addressSpace) isReleased() bool {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.released
 }
 
 var _ platform.AddressSpace = (*addressSpace)(nil)
@@ -73,9 +130,18 @@ func (as *addressSpace) Release() {
 
 func (as *addressSpace) release() {
 	as.once.Do(func() {
+		as.mu.Lock()
+		as.released = true
+		threads := as.threads
+		as.threads = nil
+		as.mu.Unlock()
 		// Kill first, from here, so that a Switch in progress returns
-		// (with an error) and the tracer becomes free to reap.
+		// (with an error). The context threads are reaped before the
+		// first thread, which Linux reports only after all others.
 		as.s.signalKill()
+		for th := range threads {
+			th.reapExit()
+		}
 		as.t.do(as.s.kill)
 		as.t.stop()
 		as.s.closePidfd()

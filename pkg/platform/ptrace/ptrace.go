@@ -34,9 +34,12 @@ type Platform struct {
 	master *stub
 	mt     *tracer // the master's tracer
 
-	mu     sync.Mutex // guards spaces and closed
-	spaces map[*addressSpace]struct{}
-	closed bool
+	fp *fpFormat // how FPU state is read and written; the initial state
+
+	mu       sync.Mutex // guards spaces, contexts and closed
+	spaces   map[*addressSpace]struct{}
+	contexts map[*context]struct{}
+	closed   bool
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -55,7 +58,7 @@ func New(memFD int) (*Platform, error) {
 	}
 	defer unix.Close(exe)
 
-	p := &Platform{img: img, spaces: make(map[*addressSpace]struct{})}
+	p := &Platform{img: img, spaces: make(map[*addressSpace]struct{}), contexts: make(map[*context]struct{})}
 	p.master = &stub{img: img, pidfd: -1}
 	p.mt, err = startTracer(func() error { return p.startMaster(exe, memFD) })
 	if err != nil {
@@ -110,7 +113,7 @@ func (p *Platform) runMaster(exe, memFD int) error {
 		return fmt.Errorf("starting master stub: %w", err)
 	}
 	m := p.master
-	m.pid = pid
+	m.pid, m.tgid = pid, pid
 	m.openPidfd()
 	// The first stop is the SIGTRAP after execve.
 	if _, err := m.wait(); err != nil {
@@ -138,7 +141,8 @@ func (p *Platform) runMaster(exe, memFD int) error {
 	if uintptr(m.base.Rip) != m.img.syscallAddr {
 		return fmt.Errorf("master stub stopped at %#x, want %#x", m.base.Rip, m.img.syscallAddr)
 	}
-	return nil
+	p.fp, err = probeFP(m)
+	return err
 }
 
 // MinUserAddress implements platform.Platform.
@@ -147,8 +151,30 @@ func (p *Platform) MinUserAddress() uintptr { return minUser }
 // MaxUserAddress implements platform.Platform: the stub page starts here.
 func (p *Platform) MaxUserAddress() uintptr { return stubAddr }
 
-// NewContext implements platform.Platform.
-func (p *Platform) NewContext() (platform.Context, error) { return &context{}, nil }
+// NewContext implements platform.Platform: a context gets its own tracer
+// thread; its stub thread is created at its first Switch.
+func (p *Platform) NewContext() (platform.Context, error) {
+	t, err := startTracer(func() error { return nil })
+	if err != nil {
+		return nil, fmt.Errorf("new context: %w", err)
+	}
+	c := &context{p: p, t: t}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		t.stop()
+		return nil, fmt.Errorf("new context: platform closed")
+	}
+	p.contexts[c] = struct{}{}
+	return c, nil
+}
+
+// forgetContext removes a released context from the platform's set.
+func (p *Platform) forgetContext(c *context) {
+	p.mu.Lock()
+	delete(p.contexts, c)
+	p.mu.Unlock()
+}
 
 // NewAddressSpace implements platform.Platform: it forks the master stub
 // and attaches a new tracer to the child.
@@ -172,7 +198,7 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	if e := int64(pid); e < 0 {
 		return nil, fmt.Errorf("forking master stub: %w", unix.Errno(-e))
 	}
-	s := &stub{pid: int(pid), img: p.img, pidfd: -1}
+	s := &stub{pid: int(pid), tgid: int(pid), img: p.img, pidfd: -1}
 	t, err := startTracer(func() error {
 		s.openPidfd()
 		if err := ptrace(ptraceSeize, s.pid, 0, ptraceOptions); err != nil {
@@ -190,7 +216,7 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attaching new stub: %w", err)
 	}
-	as := &addressSpace{p: p, s: s, t: t}
+	as := &addressSpace{p: p, s: s, t: t, threads: make(map[*stub]struct{})}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -209,11 +235,15 @@ func (p *Platform) Close() {
 		return
 	}
 	p.closed = true
-	spaces := p.spaces
-	p.spaces = nil
+	spaces, contexts := p.spaces, p.contexts
+	p.spaces, p.contexts = nil, nil
 	p.mu.Unlock()
 	for as := range spaces {
 		as.release()
+	}
+	// Every stub is dead: the contexts' tracers have nothing left to do.
+	for c := range contexts {
+		c.t.stop()
 	}
 	p.master.signalKill()
 	p.mt.do(p.master.kill)

@@ -2,6 +2,7 @@ package ptrace
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,6 +16,7 @@ const (
 	ptraceSeize      = 0x4206
 	ptraceSysemu     = 31
 	ptraceGetsiginfo = 0x4202
+	ptraceInterrupt  = 0x4207
 	ptraceOptions    = unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESYSGOOD
 	syscallStopSig   = unix.SIGTRAP | 0x80 // a syscall stop with TRACESYSGOOD
 	// interruptSignal is sent with tgkill by Context.Interrupt. The stub
@@ -24,16 +26,24 @@ const (
 	userSS          = 0x2b
 )
 
-// stub is one stub process. Every method runs on the stub's tracer thread.
+// stub is one thread of a stub process: the process's first thread (which
+// serves injections for its address space) or a thread created for one
+// context. Every method runs on the thread's tracer, except reapExit.
 type stub struct {
-	pid int
+	pid  int // the thread's id, used for ptrace and wait4
+	tgid int // the stub process's id
 	// pidfd refers to the stub process even after its pid is reused; -1
-	// if pidfd_open is unavailable. Only release closes it, last.
-	pidfd  int
-	img    *stubImage
-	base   platform.Registers // registers at attach, a template for injections
-	dead   error              // set once the stub has exited or ptrace failed
-	reaped bool               // wait4 has collected the stub's exit
+	// if pidfd_open is unavailable or for threads other than the first.
+	// Only release closes it, last.
+	pidfd int
+	img   *stubImage
+	base  platform.Registers // registers at attach, a template for injections
+	dead  error              // set once the stub has exited or ptrace failed
+
+	// mu is held around every wait4 for the thread so that exactly one
+	// goroutine collects its exit (the thread's id may be reused after).
+	mu     sync.Mutex
+	reaped bool // guarded by mu: wait4 has collected the thread's exit
 }
 
 // openPidfd sets s.pidfd; failure (an old kernel) is tolerated.
@@ -64,6 +74,11 @@ func ptrace(req int, pid int, addr, data uintptr) error {
 // stub has exited or cannot be waited for; the stub is then dead.
 func (s *stub) wait() (unix.WaitStatus, error) {
 	var ws unix.WaitStatus
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.reaped {
+		return ws, s.fail(errStubGone)
+	}
 	for {
 		_, err := unix.Wait4(s.pid, &ws, unix.WALL, nil)
 		if err == unix.EINTR {
@@ -267,11 +282,14 @@ func (s *stub) classify(ws unix.WaitStatus, intr func() bool) (platform.Trap, bo
 	return t, true, nil
 }
 
-// kill kills the stub and reaps it, unless it is already reaped (its pid
-// may then belong to another process).
+// kill kills the stub process and reaps this thread, unless it is already
+// reaped (its pid may then belong to another process).
 func (s *stub) kill() {
 	defer s.fail(errStubGone)
-	if s.reaped || s.pid <= 0 {
+	s.mu.Lock()
+	reaped := s.reaped
+	s.mu.Unlock()
+	if reaped || s.pid <= 0 {
 		return
 	}
 	if s.pidfd >= 0 {
@@ -279,7 +297,16 @@ func (s *stub) kill() {
 	} else if err := unix.Kill(s.pid, unix.SIGKILL); err != nil {
 		return
 	}
-	for {
+	s.reapExit()
+}
+
+// reapExit waits for the exit of the thread, which must be dying (its
+// process was sent SIGKILL), and collects it. Any goroutine may call it:
+// wait4 from any thread of the sandbox sees the stubs every thread traces.
+func (s *stub) reapExit() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for !s.reaped {
 		var ws unix.WaitStatus
 		_, err := unix.Wait4(s.pid, &ws, unix.WALL, nil)
 		if err == unix.EINTR {
@@ -287,7 +314,48 @@ func (s *stub) kill() {
 		}
 		if err != nil || ws.Exited() || ws.Signaled() {
 			s.reaped = true
+		}
+	}
+}
+
+// seize attaches the calling tracer to the thread and stops it with
+// PTRACE_INTERRUPT, then records its registers.
+func (s *stub) seize() error {
+	s.mu.Lock()
+	if s.reaped {
+		s.mu.Unlock()
+		return s.fail(errStubGone)
+	}
+	err := ptrace(ptraceSeize, s.pid, 0, ptraceOptions)
+	if err == nil {
+		err = ptrace(ptraceInterrupt, s.pid, 0, 0)
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return s.fail(fmt.Errorf("attaching stub thread %d: %w", s.pid, err))
+	}
+	return s.waitReady()
+}
+
+// exitThread makes the thread run exit(0) (just this thread) and reaps it.
+func (s *stub) exitThread() {
+	if s.dead != nil {
+		return
+	}
+	r := s.base
+	r.Rip = uint64(s.img.syscallAddr)
+	r.Rax = nrExit
+	r.Rdi = 0
+	r.Orig_rax = ^uint64(0)
+	if s.check("PTRACE_SETREGS", unix.PtraceSetRegs(s.pid, &r)) != nil {
+		return
+	}
+	for {
+		if s.check("PTRACE_CONT", unix.PtraceCont(s.pid, 0)) != nil {
 			return
+		}
+		if _, err := s.wait(); err != nil {
+			return // exited (and reaped) or gone
 		}
 	}
 }

@@ -31,6 +31,11 @@ type stubImage struct {
 	// with SIGSTOP, the parent hits int3 and stops with rip = forkParentTrap.
 	forkAddr       uintptr
 	forkParentTrap uintptr
+	// cloneAddr is "syscall; test rax,rax; jnz parent": a new thread loops
+	// in pause() until a context's tracer seizes it, the parent hits int3
+	// and stops with rip = cloneParentTrap.
+	cloneAddr       uintptr
+	cloneParentTrap uintptr
 }
 
 // trapAfterSyscall is the rip reported after the int3 following syscallAddr.
@@ -68,6 +73,9 @@ const (
 	nrRtSigaction   = 13
 	nrRtSigprocmask = 14
 	nrMunmap        = 11
+	nrPause         = 34
+	nrClone         = 56
+	nrExit          = 60
 	nrGetpid        = 39
 	nrFork          = 57
 	nrKill          = 62
@@ -145,6 +153,19 @@ func buildStub() (*stubImage, error) {
 	a.b[jnz-1] = byte(len(a.b) - jnz)
 	a.int3() // parent
 	img.forkParentTrap = a.pc()
+
+	img.cloneAddr = a.pc()
+	a.syscall()
+	a.testRAX()
+	a.emit(0x75, 0) // jnz parent (patched below)
+	jnz = len(a.b)
+	loop := a.pc()
+	a.movEAX(nrPause)
+	a.syscall()
+	a.emit(0xeb, byte(int8(int(loop)-int(a.pc()+2)))) // jmp loop
+	a.b[jnz-1] = byte(len(a.b) - jnz)
+	a.int3() // parent
+	img.cloneParentTrap = a.pc()
 
 	code := a.b
 	if codeOffset+len(code) > dataOff {
