@@ -35,6 +35,9 @@ type Args struct {
 	MM                   *mm.MemoryManager // fresh, empty
 	Random               [16]byte          // AT_RANDOM bytes
 	UID, EUID, GID, EGID uint32
+	// StackLimit is the soft RLIMIT_STACK in bytes; 0 means Linux's
+	// default of 8 MiB. It sizes the [stack] mapping (see stackSize).
+	StackLimit uint64
 }
 
 // Result says where the new program starts.
@@ -174,6 +177,7 @@ func loadBinary(a Args, f File, hdr []byte, res *Result) error {
 		execfn:    a.Path,
 		random:    a.Random,
 		execStack: info.execStack,
+		stackSize: stackSize(a.StackLimit),
 		aux: []auxEntry{
 			{linux.AT_HWCAP, hwcap()},
 			{linux.AT_PAGESZ, linux.PageSize},

@@ -9,12 +9,13 @@ import (
 
 // Stack geometry and argument limits.
 const (
-	stackSize    = 8 << 20       // the [stack] reservation
-	maxArgBytes  = stackSize / 4 // all argv and envp strings (Linux: RLIMIT_STACK/4)
-	maxArgString = 32 * 4096     // one string (MAX_ARG_STRLEN)
-	platformName = "x86_64"      // AT_PLATFORM
-	clockTicks   = 100           // AT_CLKTCK (USER_HZ)
-	maxStackGap  = 256 * 4096    // random gap between the top of user memory and the stack
+	defaultStack = 8 << 20    // the [stack] size without an RLIMIT_STACK
+	minStack     = 128 << 10  // the smallest [stack] (and argument space, as Linux's ARG_MAX floor)
+	maxStack     = 64 << 20   // the largest [stack]: it is backed when mapped
+	maxArgString = 32 * 4096  // one string (MAX_ARG_STRLEN)
+	platformName = "x86_64"   // AT_PLATFORM
+	clockTicks   = 100        // AT_CLKTCK (USER_HZ)
+	maxStackGap  = 256 * 4096 // random gap between the top of user memory and the stack
 )
 
 // auxEntry is one auxiliary vector entry.
@@ -27,6 +28,19 @@ type stackArgs struct {
 	random     [16]byte
 	aux        []auxEntry // without AT_RANDOM, AT_EXECFN, AT_PLATFORM, AT_NULL
 	execStack  bool
+	stackSize  uintptr // the [stack] mapping (from stackSize)
+}
+
+// stackSize returns the size of the [stack] mapping for a soft
+// RLIMIT_STACK of limit bytes (0: the default), page aligned and clamped
+// to [minStack, maxStack]: the stack does not grow on faults, so it is
+// mapped at its full size up front.
+func stackSize(limit uint64) uintptr {
+	if limit == 0 {
+		limit = defaultStack
+	}
+	limit = min(max(limit, minStack), maxStack)
+	return uintptr(limit) &^ (linux.PageSize - 1)
 }
 
 // buildStack maps the [stack] VMA below the top of user memory and writes
@@ -40,7 +54,12 @@ func buildStack(m *mm.MemoryManager, maxUser uintptr, a *stackArgs) (uintptr, er
 		}
 		total += len(s) + 1
 	}
-	if total > maxArgBytes {
+	size := a.stackSize
+	if size == 0 {
+		size = stackSize(0)
+	}
+	// Linux allows argv and envp strings a quarter of RLIMIT_STACK.
+	if total > int(max(size/4, minStack)) {
 		return 0, linux.E2BIG
 	}
 	gap := uintptr(binary.LittleEndian.Uint16(a.random[14:])) * linux.PageSize % maxStackGap
@@ -50,7 +69,7 @@ func buildStack(m *mm.MemoryManager, maxUser uintptr, a *stackArgs) (uintptr, er
 		prot |= linux.PROT_EXEC
 	}
 	if _, err := m.MMap(mm.MMapOpts{
-		Addr: top - stackSize, Length: stackSize, Prot: prot, Private: true, Fixed: true,
+		Addr: top - size, Length: size, Prot: prot, Private: true, Fixed: true,
 		GrowsDown: true, Name: "[stack]",
 	}); err != nil {
 		return 0, err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -51,7 +52,35 @@ func NewMemoryFile(name string, size int64) (*MemoryFile, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("mapping memory file %q: %w", name, err)
 	}
-	return &MemoryFile{fd: fd, size: size, data: data}, nil
+	f := &MemoryFile{fd: fd, size: size, data: data}
+	defaultFile.CompareAndSwap(nil, f)
+	return f, nil
+}
+
+// defaultFile is the first memory file created in the process (the
+// sandbox's only one), while it is open.
+var defaultFile atomic.Pointer[MemoryFile]
+
+// defaultSize is the size of a memory file DefaultMemoryFile creates.
+const defaultSize = 16 << 30
+
+// DefaultMemoryFile returns the process's main memory file: the first one
+// NewMemoryFile created that is still open, else a new one. Filesystems
+// that keep data in the memory file (tmpfs) use it when not given one, so
+// their pages can be mapped into application address spaces.
+func DefaultMemoryFile() (*MemoryFile, error) {
+	if f := defaultFile.Load(); f != nil {
+		return f, nil
+	}
+	f, err := NewMemoryFile("bulwark-memory", defaultSize)
+	if err != nil {
+		return nil, err
+	}
+	if d := defaultFile.Load(); d != nil && d != f {
+		f.Close() // lost a race: use the winner
+		return d, nil
+	}
+	return f, nil
 }
 
 // FD is the host fd of the memfd (for the platform, which maps it into stubs).
@@ -59,6 +88,7 @@ func (f *MemoryFile) FD() int { return f.fd }
 
 // Close unmaps and closes the file.
 func (f *MemoryFile) Close() {
+	defaultFile.CompareAndSwap(f, nil)
 	if f.data != nil {
 		unix.Munmap(f.data)
 		f.data = nil
@@ -200,4 +230,30 @@ func (f *MemoryFile) UsedBytes() int64 {
 		n += e.end - e.off
 	}
 	return n
+}
+
+// Decommit zeroes the allocated range [off, off+length) by returning its
+// pages to the host (they read back as zeros); reference counts do not
+// change. The range must be page aligned.
+func (f *MemoryFile) Decommit(off, length int64) error {
+	if off < 0 || length <= 0 || off%linux.PageSize != 0 || length%linux.PageSize != 0 || off+length > f.size {
+		return fmt.Errorf("memory file: bad range %#x+%#x", off, length)
+	}
+	if err := unix.Fallocate(f.fd, unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, length); err != nil {
+		return fmt.Errorf("decommitting memory file range %#x+%#x: %w", off, length, err)
+	}
+	return nil
+}
+
+// Populate prepares the allocated range [off, off+length), which the
+// caller is about to fill, for writing: the host allocates its pages and
+// maps them in the sandbox's view in one call, rather than a page fault
+// per page (several times slower on a virtual machine). It is only a
+// hint: failure (an older host kernel) is ignored.
+func (f *MemoryFile) Populate(off, length int64) {
+	b, err := f.Bytes(off, length)
+	if err != nil || length == 0 {
+		return
+	}
+	unix.Madvise(b, unix.MADV_POPULATE_WRITE)
 }

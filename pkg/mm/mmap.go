@@ -28,6 +28,12 @@ type MMapOpts struct {
 	Mappable  Mappable // nil for anonymous memory
 	Offset    int64
 	Name      string // for anonymous special mappings, e.g. "[stack]"
+	// FileWritable says the file was opened for writing, so a shared
+	// mapping of it may be (or later become) writable.
+	FileWritable bool
+	// LimitAS is RLIMIT_AS in bytes (0: no limit): linux.ENOMEM when the
+	// address space would grow beyond it.
+	LimitAS uint64
 }
 
 // protMask is the set of PROT_* bits mmap and mprotect accept;
@@ -36,9 +42,10 @@ const protMask = linux.PROT_READ | linux.PROT_WRITE | linux.PROT_EXEC
 
 // MMap creates a mapping and returns its address (linux.ENOMEM, EINVAL, ...).
 //
-// File mappings are snapshots: the file's bytes are copied in at mmap time
-// (zero past EOF). A shared file mapping therefore cannot be writable
-// (linux.ENODEV) until the VFS can share page caches.
+// A shared mapping of a FileBacked Mappable that uses this address space's
+// memory file maps the file's own pages. Other file mappings are
+// snapshots: the file's bytes are copied in at mmap time (zero past EOF),
+// so a shared one cannot be writable (linux.ENODEV).
 func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 	if o.Length == 0 || o.Prot&^protMask != 0 || o.Offset < 0 || o.Offset%linux.PageSize != 0 {
 		return 0, linux.EINVAL
@@ -47,8 +54,13 @@ func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 	if !ok {
 		return 0, linux.ENOMEM
 	}
-	if o.Mappable != nil && !o.Private && o.Prot&linux.PROT_WRITE != 0 {
-		return 0, linux.ENODEV
+	var backed FileBacked
+	if o.Mappable != nil && !o.Private {
+		if fb, ok := o.Mappable.(FileBacked); ok && fb.MemoryFile() == m.mf {
+			backed = fb
+		} else if o.Prot&linux.PROT_WRITE != 0 {
+			return 0, linux.ENODEV
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -63,6 +75,15 @@ func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 	if o.NoReplace && m.vmas.overlaps(addr, addr+length) {
 		return 0, linux.EEXIST
 	}
+	if o.LimitAS != 0 && m.sizeLocked()+uint64(length) > o.LimitAS {
+		replaced := uint64(0)
+		if fixed {
+			replaced = m.mappedLocked(addr, addr+length)
+		}
+		if m.sizeLocked()-replaced+uint64(length) > o.LimitAS {
+			return 0, linux.ENOMEM
+		}
+	}
 	v := vma{
 		start:     addr,
 		end:       addr + length,
@@ -76,25 +97,96 @@ func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 		if id, ok := o.Mappable.(FileIdentity); ok {
 			v.devMajor, v.devMinor, v.ino = id.DeviceInode()
 		}
+		v.writable = backed != nil && o.FileWritable
+		v.src = backed
 	}
-	if v.off, err = m.mf.Allocate(int64(length)); err != nil {
-		return 0, err
-	}
-	if o.Mappable != nil {
-		if err := m.fill(v.off, int64(length), o.Mappable, o.Offset); err != nil {
-			m.mf.Free(v.off, int64(length))
+	var pieces []vma
+	if backed != nil {
+		if pieces, err = backedPieces(v, backed); err != nil {
 			return 0, err
 		}
+	} else {
+		if v.off, err = m.mf.Allocate(int64(length)); err != nil {
+			return 0, err
+		}
+		if o.Mappable != nil {
+			if err := m.fill(v.off, int64(length), o.Mappable, o.Offset); err != nil {
+				m.mf.Free(v.off, int64(length))
+				return 0, err
+			}
+		}
+		pieces = []vma{v}
 	}
 	if fixed {
 		m.removeLocked(addr, addr+length)
 	}
-	m.vmas.insert(v)
-	if err := m.as.MapFile(v.start, length, v.off, v.prot); err != nil {
-		m.removeLocked(addr, addr+length)
-		return 0, linux.ENOMEM
+	if err := m.insertLocked(pieces); err != nil {
+		return 0, err
 	}
 	return addr, nil
+}
+
+// backedPieces returns v split into vmas, one per contiguous memory file
+// range of the file pages backing it; each holds a page reference.
+func backedPieces(v vma, fb FileBacked) ([]vma, error) {
+	ranges, err := fb.MapRanges(v.fileOff, int64(v.length()))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]vma, 0, len(ranges))
+	pos := v.start
+	for _, r := range ranges {
+		p := v
+		p.start, p.end, p.off = pos, pos+uintptr(r.Length), r.Off
+		p.fileOff = v.fileOff + int64(pos-v.start)
+		out = append(out, p)
+		pos = p.end
+	}
+	return out, nil
+}
+
+// insertLocked adds vmas whose memory references the caller holds (they
+// must not overlap existing ones) and maps them in the platform; on
+// failure it removes them and releases their memory.
+func (m *MemoryManager) insertLocked(vs []vma) error {
+	for _, v := range vs {
+		m.vmas.insert(v)
+	}
+	for _, v := range vs {
+		if err := m.as.MapFile(v.start, v.length(), v.off, v.prot); err != nil {
+			for _, r := range vs {
+				m.removeLocked(r.start, r.end)
+				m.as.Unmap(r.start, r.length())
+			}
+			return linux.ENOMEM
+		}
+	}
+	return nil
+}
+
+// sizeLocked returns the bytes mapped in the address space.
+func (m *MemoryManager) sizeLocked() uint64 {
+	var n uint64
+	for _, v := range m.vmas {
+		n += uint64(v.length())
+	}
+	return n
+}
+
+// mappedLocked returns how many bytes of [start, end) are mapped.
+func (m *MemoryManager) mappedLocked(start, end uintptr) uint64 {
+	var n uint64
+	for i := m.vmas.find(start); i < len(m.vmas) && m.vmas[i].start < end; i++ {
+		n += uint64(min(end, m.vmas[i].end) - max(start, m.vmas[i].start))
+	}
+	return n
+}
+
+// VirtualSize returns the bytes mapped in the address space (VmSize).
+func (m *MemoryManager) VirtualSize() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sizeLocked()
 }
 
 // place chooses the address of a new mapping of length bytes.
@@ -182,7 +274,7 @@ func (m *MemoryManager) Munmap(addr, length uintptr) error {
 
 // Mprotect changes protections in [addr, addr+length): linux.ENOMEM if part
 // of the range is unmapped, linux.EACCES to make a shared file mapping
-// writable.
+// writable when it is a snapshot or the file is not open for writing.
 func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 	prot &^= linux.PROT_GROWSDOWN | linux.PROT_GROWSUP
 	if addr%linux.PageSize != 0 || prot&^protMask != 0 {
@@ -202,7 +294,7 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 	}
 	i, j := m.vmas.span(addr, end)
 	for k := i; k < j; k++ {
-		if v := m.vmas[k]; v.file && v.shared && prot&linux.PROT_WRITE != 0 {
+		if v := m.vmas[k]; v.file && v.shared && !v.writable && prot&linux.PROT_WRITE != 0 {
 			return linux.EACCES
 		}
 	}
@@ -227,7 +319,10 @@ func (m *MemoryManager) SetBrkStart(addr uintptr) {
 // the (new or unchanged) break. Brk(0) returns the current break. The heap
 // is anonymous private read-write memory named "[heap]"; growing fails when
 // it would run into another mapping.
-func (m *MemoryManager) Brk(addr uintptr) uintptr {
+func (m *MemoryManager) Brk(addr uintptr) uintptr { return m.BrkLimit(addr, 0) }
+
+// BrkLimit is Brk honouring RLIMIT_AS (limitAS bytes, 0: no limit).
+func (m *MemoryManager) BrkLimit(addr uintptr, limitAS uint64) uintptr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if addr < m.brkStart || m.released {
@@ -241,6 +336,9 @@ func (m *MemoryManager) Brk(addr uintptr) uintptr {
 	switch {
 	case newTop > oldTop:
 		if m.vmas.overlaps(oldTop, newTop) {
+			return m.brk
+		}
+		if limitAS != 0 && m.sizeLocked()+uint64(newTop-oldTop) > limitAS {
 			return m.brk
 		}
 		v := vma{start: oldTop, end: newTop, prot: linux.PROT_READ | linux.PROT_WRITE, name: "[heap]"}

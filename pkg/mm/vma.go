@@ -15,6 +15,10 @@ type vma struct {
 	shared     bool  // MAP_SHARED: the range is shared with forks
 	off        int64 // memory file offset of start
 	growsDown  bool
+	// writable: a shared file mapping of the file's own pages (src) whose
+	// file is open for writing, so PROT_WRITE may be added.
+	writable bool
+	src      FileBacked // the file of a shared file mapping of its pages
 
 	// What /proc/[pid]/maps shows.
 	name     string // path of the file, or a special name such as "[stack]"

@@ -81,7 +81,7 @@ func (d *Dir) Create(_ vfs.Context, name string, flags uint32, opts vfs.CreateOp
 	if err := d.add(name, f); err != nil {
 		return nil, nil, err
 	}
-	return f, &regularFD{f: f}, nil
+	return f, f.open(), nil
 }
 
 // Mkdir implements vfs.DirWriter.
@@ -146,7 +146,7 @@ func (d *Dir) Unlink(_ vfs.Context, name string) error {
 		return linux.EISDIR
 	}
 	delete(d.children, name)
-	c.b().addLinks(-1)
+	dropLink(c)
 	d.touch(true)
 	return nil
 }
@@ -201,7 +201,7 @@ func (d *Dir) Rename(_ vfs.Context, oldName string, newDir vfs.Inode, newName st
 			nd.removeDirLocked(newName, od)
 		} else {
 			delete(nd.children, newName)
-			old.b().addLinks(-1)
+			dropLink(old)
 		}
 	}
 	delete(d.children, oldName)
@@ -211,6 +211,15 @@ func (d *Dir) Rename(_ vfs.Context, oldName string, newDir vfs.Inode, newName st
 	d.touch(true)
 	c.b().touch(false)
 	return nd.addLocked(newName, c)
+}
+
+// dropLink removes one link to c, freeing a regular file's data once it
+// has neither links nor open descriptions.
+func dropLink(c tmpfsInode) {
+	c.b().addLinks(-1)
+	if f, ok := c.(*File); ok {
+		f.maybeFree()
+	}
 }
 
 // Symlink is a tmpfs symbolic link.

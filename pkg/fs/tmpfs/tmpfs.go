@@ -4,11 +4,14 @@
 package tmpfs
 
 import (
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"bulwark.dev/pkg/abi/linux"
+	"bulwark.dev/pkg/mm"
 	"bulwark.dev/pkg/vfs"
 )
 
@@ -16,6 +19,10 @@ import (
 type Options struct {
 	Mode     uint32 // root directory permissions; 0 means 01777
 	UID, GID uint32 // root directory owner
+	// MemoryFile holds the data of regular files; nil means
+	// mm.DefaultMemoryFile, the sandbox's one, so that shared mappings map
+	// the files' own pages.
+	MemoryFile *mm.MemoryFile
 }
 
 // FS is one tmpfs instance.
@@ -26,11 +33,50 @@ type FS struct {
 	mu    sync.Mutex
 	root  *Dir
 	bytes atomic.Int64 // file data in use, for statfs
+	// mf holds file data; set by New from Options or on first use.
+	mf atomic.Pointer[mm.MemoryFile]
+}
+
+// memoryFile returns the memory file for file data.
+func (fs *FS) memoryFile() (*mm.MemoryFile, error) {
+	if mf := fs.mf.Load(); mf != nil {
+		return mf, nil
+	}
+	mf, err := mm.DefaultMemoryFile()
+	if err != nil {
+		return nil, fmt.Errorf("tmpfs: %w", err)
+	}
+	if fs.mf.CompareAndSwap(nil, mf) {
+		return mf, nil
+	}
+	return fs.mf.Load(), nil
+}
+
+// decRefPages drops one reference to each page at the memory file offsets
+// offs, a contiguous run at a time.
+func decRefPages(mf *mm.MemoryFile, offs []int64) {
+	if len(offs) == 0 {
+		return
+	}
+	slices.Sort(offs)
+	start, end := offs[0], offs[0]+linux.PageSize
+	for _, o := range offs[1:] {
+		if o == end {
+			end += linux.PageSize
+			continue
+		}
+		mf.DecRef(start, end-start)
+		start, end = o, o+linux.PageSize
+	}
+	mf.DecRef(start, end-start)
 }
 
 // New returns an empty tmpfs.
 func New(opts Options) *FS {
 	fs := &FS{}
+	if opts.MemoryFile != nil {
+		fs.mf.Store(opts.MemoryFile)
+	}
 	mode := opts.Mode & linux.PermMask
 	if mode == 0 {
 		mode = 0o1777
