@@ -45,6 +45,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} {
 		cdr.Register(c, "container lifecycle")
 	}
+	cdr.Register(&cmd.PS{Conf: conf}, "observation")
+	cdr.Register(&cmd.Events{Conf: conf}, "observation")
+	cdr.Register(&cmd.Install{}, "integration")
+	cdr.Register(&cmd.Uninstall{}, "integration")
 	cdr.Register(&cmd.Spec{Conf: conf}, "helpers")
 	cdr.Register(&cmd.Do{Conf: conf}, "helpers")
 	cdr.Register(&cmd.Boot{Conf: conf}, "internal (started by runsc itself)")

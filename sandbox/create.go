@@ -240,11 +240,25 @@ func (l *launch) start(name, exe string, args []string, files []*os.File, logNam
 			Setsid:     true,
 		},
 	}
+	cg := l.args.Cgroup
+	if cg != nil && cg.Unified != "" {
+		fd, err := unix.Open(cg.Unified, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("opening cgroup %s: %w", cg.Unified, err)
+		}
+		defer unix.Close(fd)
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	c := &child{name: name, cmd: cmd, exited: make(chan struct{}), log: logPath}
 	l.children = append(l.children, c)
+	if cg != nil {
+		if err := cg.JoinV1(cmd.Process.Pid); err != nil {
+			return nil, fmt.Errorf("placing the %s in its cgroup: %w", name, err)
+		}
+	}
 	return c, nil
 }
 

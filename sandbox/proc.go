@@ -99,3 +99,22 @@ func waitGone(pid int, start uint64, limit time.Duration) bool {
 	}
 	return true
 }
+
+// descendants returns pid and, recursively, its children (from
+// /proc/<pid>/task/<tid>/children), depth first.
+func descendants(pid int) []int {
+	pids := []int{pid}
+	tasks, _ := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	for _, t := range tasks {
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/task/" + t.Name() + "/children")
+		if err != nil {
+			continue
+		}
+		for _, f := range bytes.Fields(data) {
+			if child, err := strconv.Atoi(string(f)); err == nil {
+				pids = append(pids, descendants(child)...)
+			}
+		}
+	}
+	return pids
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"bulwark.dev/boot/control"
+	"bulwark.dev/pkg/cgroup"
 	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/pkg/urpc"
 	"bulwark.dev/runsc/config"
@@ -39,6 +40,10 @@ type CreateArgs struct {
 	Conf          *config.Config
 	ConsoleSocket string     // unix socket path to send the pty master to, or ""
 	Stdio         []*os.File // stdin, stdout, stderr for the container; nil: runsc's own
+	// Cgroup, if not nil, is the container's cgroup (already created): the
+	// gofer and the sandbox are placed in it before they run runsc's code
+	// (v2: CLONE_INTO_CGROUP) or right after they start (v1).
+	Cgroup *cgroup.Cgroup
 }
 
 // exitWaitLimit bounds how long Wait waits for the exit file once the
@@ -153,4 +158,19 @@ func (s *Sandbox) call(method string, arg, result any) error {
 	}
 	defer c.Close()
 	return c.Call(method, arg, result)
+}
+
+// HostPids returns the host pids of the sandbox's processes: the sandbox
+// process and its descendants (the stub processes running application
+// code), then the gofer and its descendants. Processes that are gone are
+// left out.
+func (s *Sandbox) HostPids() []int {
+	var pids []int
+	if alive(s.Pid, s.PidStartTime) {
+		pids = append(pids, descendants(s.Pid)...)
+	}
+	if alive(s.GoferPid, s.GoferStartTime) {
+		pids = append(pids, descendants(s.GoferPid)...)
+	}
+	return pids
 }

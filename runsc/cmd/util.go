@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"bulwark.dev/runsc/config"
+	"bulwark.dev/runsc/container"
 
 	"github.com/google/subcommands"
 )
@@ -67,6 +68,7 @@ func newSession(conf *config.Config, id, command string) (*session, error) {
 	} else {
 		s.log = conf.NewLogger(nil, "")
 	}
+	container.SetLogger(s.log) // hook failures and cgroup notes go to this log
 	return s, nil
 }
 

@@ -3,6 +3,7 @@ package container
 import (
 	"fmt"
 
+	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/sandbox"
 )
 
@@ -17,6 +18,7 @@ type backend interface {
 	exitStatus(s *sandbox.Sandbox) (int, bool)
 	isRunning(s *sandbox.Sandbox) bool
 	destroy(s *sandbox.Sandbox) error
+	processes(s *sandbox.Sandbox) ([]kernel.ProcessInfo, error)
 }
 
 // sandboxes is the backend in use.
@@ -67,6 +69,11 @@ func (realBackend) isRunning(s *sandbox.Sandbox) (ok bool) {
 func (realBackend) destroy(s *sandbox.Sandbox) (err error) {
 	defer recoverTo(&err)
 	return s.Destroy()
+}
+
+func (realBackend) processes(s *sandbox.Sandbox) (ps []kernel.ProcessInfo, err error) {
+	defer recoverTo(&err)
+	return s.Processes()
 }
 
 // recoverTo turns a panic into an error stored in *err.

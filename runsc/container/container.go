@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"time"
 
+	"bulwark.dev/pkg/cgroup"
 	"bulwark.dev/runsc/config"
 	"bulwark.dev/sandbox"
 
@@ -47,6 +48,7 @@ type Container struct {
 	Owner     string           `json:"owner"`
 	Status    Status           `json:"status"`
 	Sandbox   *sandbox.Sandbox `json:"sandbox,omitempty"`
+	Cgroup    *cgroup.Cgroup   `json:"cgroup,omitempty"` // nil: the spec names no cgroupsPath
 
 	// KilledStatus is the init's status when runsc ended the container
 	// before its init ever ran (a signal to a created container), as a
@@ -66,10 +68,12 @@ type Args struct {
 	Stdio         []*os.File // stdin, stdout, stderr of the container; nil: runsc's own
 }
 
-// New creates the container: it claims <root>/<id> exclusively, starts the
-// gofer and the sandbox, records the container as created and finally
-// writes the pid file. On any failure it destroys what it started and
-// removes the directory again.
+// New creates the container: it claims <root>/<id> exclusively, creates
+// its cgroup (if the spec names one), starts the gofer and the sandbox in
+// it, runs the prestart, createRuntime and createContainer hooks, records
+// the container as created and finally writes the pid file. On any failure
+// it destroys what it started (then runs the poststop hooks if the sandbox
+// had started) and removes the cgroup and the directory again.
 func New(conf *config.Config, args Args) (_ *Container, err error) {
 	if err := ValidateID(args.ID); err != nil {
 		return nil, err
@@ -109,10 +113,15 @@ func New(conf *config.Config, args Args) (_ *Container, err error) {
 	defer func() {
 		if err != nil {
 			c.destroySandbox()
+			c.deleteCgroup()
+			if c.Sandbox != nil {
+				c.Status = Stopped
+				c.runHooksLogged(poststopHooks)
+			}
 			os.RemoveAll(dir)
 		}
 	}()
-	if err := c.save(); err != nil {
+	if err := c.setupCgroup(); err != nil {
 		return nil, err
 	}
 	s, err := sandboxes.create(sandbox.CreateArgs{
@@ -123,11 +132,20 @@ func New(conf *config.Config, args Args) (_ *Container, err error) {
 		Conf:          conf,
 		ConsoleSocket: args.ConsoleSocket,
 		Stdio:         args.Stdio,
+		Cgroup:        c.Cgroup,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting sandbox: %w", err)
 	}
 	c.Sandbox = s
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	for _, kind := range []hookKind{prestartHooks, createRuntimeHooks, createContainerHooks} {
+		if err := c.runHooks(kind); err != nil {
+			return nil, err
+		}
+	}
 	c.Status = Created
 	if err := c.save(); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/runsc/config"
 	"bulwark.dev/sandbox"
 
@@ -123,6 +124,10 @@ func (f *fakeBackend) destroy(s *sandbox.Sandbox) error {
 	b.destroys++
 	f.exitLocked(b, 128+9)
 	return nil
+}
+
+func (f *fakeBackend) processes(s *sandbox.Sandbox) ([]kernel.ProcessInfo, error) {
+	return []kernel.ProcessInfo{{PID: 1, Cmd: "sh", Args: []string{"sh"}}}, nil
 }
 
 // testEnv is a --root and a bundle for tests.

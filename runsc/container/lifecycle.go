@@ -33,17 +33,29 @@ var startErrors = map[Status]string{
 	Stopped:  "cannot start a container that has stopped",
 }
 
-// Start runs the init process of a created container.
+// Start runs the startContainer hooks, then the init process of a created
+// container, then the poststart hooks. A failing startContainer hook stops
+// the container (its sandbox is destroyed) and Start fails.
 func (c *Container) Start() error {
 	return c.update(func() error {
 		if c.Status != Created {
 			return errors.New(startErrors[c.Status])
 		}
+		if err := c.runHooks(startContainerHooks); err != nil {
+			derr := c.destroySandbox()
+			status := 128 + sigKill
+			c.Status, c.KilledStatus = Stopped, &status
+			return errors.Join(fmt.Errorf("starting container %q: %w", c.ID, err), derr, c.save())
+		}
 		if err := sandboxes.startRoot(c.Sandbox); err != nil {
 			return fmt.Errorf("starting container %q: %w", c.ID, err)
 		}
 		c.Status = Running
-		return c.save()
+		if err := c.save(); err != nil {
+			return err
+		}
+		c.runHooksLogged(poststartHooks)
+		return nil
 	})
 }
 
@@ -128,6 +140,13 @@ func (c *Container) Delete(force bool) error {
 		}
 		if err := c.destroySandbox(); err != nil {
 			return err
+		}
+		if err := c.deleteCgroup(); err != nil {
+			return err
+		}
+		if c.Sandbox != nil {
+			c.Status = Stopped
+			c.runHooksLogged(poststopHooks)
 		}
 		return c.removeDir()
 	})
