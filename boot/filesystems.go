@@ -17,6 +17,7 @@ type fsMakers struct {
 	tmpfs   func(options []string) (vfs.Filesystem, error)
 	dev     func() (vfs.Filesystem, error)
 	proc    func(k *kernel.Kernel, ns *vfs.MountNamespace) (vfs.Filesystem, error)
+	sys     func(k *kernel.Kernel) (vfs.Filesystem, error)
 	host    func(fd int) (*vfs.File, error) // a host fd imported as a file (stdio)
 }
 
@@ -78,6 +79,11 @@ func (m fsMakers) mountFS(k *kernel.Kernel, ns *vfs.MountNamespace, p PlannedMou
 			return nil, "the proc filesystem is not available yet", nil
 		}
 		fs, err = m.proc(k, ns)
+	case MountSys:
+		if m.sys == nil {
+			return nil, "the sysfs filesystem is not available yet", nil
+		}
+		fs, err = m.sys(k)
 	case MountDev:
 		switch {
 		case m.dev != nil:

@@ -62,11 +62,11 @@ func TestBuildMounts(t *testing.T) {
 	if fmt.Sprint(fds) != "[10 11 12]" {
 		t.Errorf("gofer connections used in order %v", fds)
 	}
-	want := "/:tmpfs /proc:proc /dev:tmpfs /dev/shm:tmpfs /data:tmpfs,ro /tmp:tmpfs /more/data:tmpfs"
+	want := "/:tmpfs /proc:proc /dev:tmpfs /dev/shm:tmpfs /sys:sysfs,ro /data:tmpfs,ro /tmp:tmpfs /more/data:tmpfs"
 	if got := mountTable(ns); got != want {
 		t.Errorf("mounts:\n got %s\nwant %s", got, want)
 	}
-	for _, skipped := range []string{"/dev/pts", "/dev/mqueue", "/sys ", "/sys/fs/cgroup"} {
+	for _, skipped := range []string{"/dev/pts", "/dev/mqueue", "/sys/fs/cgroup"} {
 		if !strings.Contains(logs.String(), "skipping mount "+skipped) {
 			t.Errorf("no log line for skipping %s:\n%s", skipped, logs.String())
 		}

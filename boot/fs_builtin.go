@@ -10,6 +10,7 @@ import (
 	"bulwark.dev/pkg/fs/host"
 	"bulwark.dev/pkg/fs/overlay"
 	"bulwark.dev/pkg/fs/proc"
+	sysfs "bulwark.dev/pkg/fs/sys"
 	"bulwark.dev/pkg/fs/tmpfs"
 	"bulwark.dev/pkg/fsproto"
 	"bulwark.dev/pkg/kernel"
@@ -34,6 +35,13 @@ func init() {
 	}
 	makers.proc = func(k *kernel.Kernel, _ *vfs.MountNamespace) (vfs.Filesystem, error) {
 		return proc.New(k), nil
+	}
+	makers.sys = func(k *kernel.Kernel) (vfs.Filesystem, error) {
+		n := 1
+		if k != nil {
+			n = k.Config().NumCPU
+		}
+		return sysfs.New(n), nil
 	}
 	makers.tmpfs = func(options []string) (vfs.Filesystem, error) {
 		opts, err := tmpfsOptions(options)

@@ -26,9 +26,11 @@ const (
 	MountTmpfs
 	// MountSkip is a spec mount not supported yet; Reason says why.
 	MountSkip
+	// MountSys is the minimal sysfs.
+	MountSys
 )
 
-var kindNames = []string{"gofer", "proc", "dev", "tmpfs", "skip"}
+var kindNames = []string{"gofer", "proc", "dev", "tmpfs", "skip", "sysfs"}
 
 func (k MountKind) String() string {
 	if int(k) < len(kindNames) {
@@ -52,7 +54,6 @@ type PlannedMount struct {
 // skipReasons are spec mount types that are not served yet, mounted over
 // nothing: the directory (if any) of the underlying filesystem shows.
 var skipReasons = map[string]string{
-	"sysfs":   "sysfs is not supported yet",
 	"devpts":  "devpts is not supported yet (no terminals)",
 	"mqueue":  "POSIX message queues are not supported yet",
 	"cgroup":  "cgroupfs is not supported yet",
@@ -92,6 +93,8 @@ func PlanMounts(spec *specs.Spec, overlay bool) ([]PlannedMount, error) {
 			next++
 		case m.Type == "proc":
 			p.Kind = MountProc
+		case m.Type == "sysfs":
+			p.Kind = MountSys
 		case m.Type == "tmpfs" && p.Destination == "/dev":
 			p.Kind = MountDev
 		case m.Type == "tmpfs":

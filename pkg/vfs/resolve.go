@@ -107,6 +107,9 @@ func (r *resolver) followLink(dir, link Location, mustDir bool) (Location, error
 	if r.links > linux.MAXSYMLINKS {
 		return Location{}, linux.ELOOP
 	}
+	if m, ok := link.Dentry.inode.(MagicLink); ok {
+		return r.followMagic(m, mustDir)
+	}
 	sl, ok := link.Dentry.inode.(SymlinkInode)
 	if !ok {
 		return Location{}, linux.EIO

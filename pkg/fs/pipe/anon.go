@@ -11,11 +11,28 @@ import (
 // inode is the inode of an anonymous pipe (in Linux, of pipefs).
 type inode struct {
 	attr vfs.Attr
+	p    *Pipe
 }
 
 func (i *inode) Stat(vfs.Context) (vfs.Attr, error) { return i.attr, nil }
 
-func (i *inode) Open(vfs.Context, uint32) (vfs.FileImpl, error) { return nil, linux.ENXIO }
+// Open opens the pipe again (through /proc/[pid]/fd/N) with the access
+// mode of flags. Unlike a FIFO's open it never waits for the other end,
+// like Linux for pipefs inodes.
+func (i *inode) Open(_ vfs.Context, flags uint32) (vfs.FileImpl, error) {
+	if i.p == nil {
+		return nil, linux.ENXIO
+	}
+	switch flags & linux.O_ACCMODE {
+	case linux.O_RDONLY:
+		return i.p.newEnd(true, false), nil
+	case linux.O_WRONLY:
+		return i.p.newEnd(false, true), nil
+	case linux.O_RDWR:
+		return i.p.newEnd(true, true), nil
+	}
+	return nil, linux.EINVAL
+}
 
 // NewPair returns the read and write ends of a new anonymous pipe as Files
 // (one reference each). flags may hold O_NONBLOCK (O_CLOEXEC is per fd:
@@ -30,6 +47,7 @@ func NewPair(ctx vfs.Context, flags uint32) (r, w *vfs.File) {
 	}}
 	name := fmt.Sprintf("pipe:[%d]", in.attr.Ino)
 	p := New()
+	in.p = p
 	st := flags & linux.O_NONBLOCK
 	r = vfs.NewFile(in, p.newEnd(true, false), linux.O_RDONLY|st, name)
 	w = vfs.NewFile(in, p.newEnd(false, true), linux.O_WRONLY|st, name)

@@ -1,13 +1,15 @@
-// Package proc is the sandbox's /proc: the root with "self", one directory
-// per process (exe, cmdline, comm, status, stat, maps, mounts, cwd, root,
-// fd/) and a few system-wide files (uptime, meminfo, loadavg, version,
-// cpuinfo, mounts). It is built on pkg/vfs's synthetic filesystem helpers
-// and reads the kernel's state when files are opened.
+// Package proc is the sandbox's /proc: one directory per process (stat,
+// status, cmdline, environ, comm, exe, cwd, root, fd/, fdinfo/, maps,
+// mounts, mountinfo, limits, task/, ...), the links self and
+// thread-self, the system-wide files (cpuinfo, meminfo, stat, uptime,
+// loadavg, version, filesystems, mounts) and a few sysctls under sys/.
+// It is built on pkg/vfs's synthetic filesystem helpers and reads the
+// kernel's state when files are opened. fd/N, cwd and root are magic
+// links (vfs.MagicLink): opening them opens the file they stand for.
 package proc
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -19,35 +21,33 @@ import (
 // fs holds the per-process directories so a process keeps its inode
 // numbers while it lives.
 type fs struct {
-	k *kernel.Kernel
+	k      *kernel.Kernel
+	sys    vfs.Inode   // sys/
+	system []vfs.Entry // the root's entries besides the pid directories
 
 	mu   sync.Mutex
-	dirs map[*kernel.ThreadGroup]*vfs.StaticDir
+	dirs map[*kernel.ThreadGroup]vfs.Inode // guarded by mu
 }
 
 // New returns a proc filesystem showing k's processes.
 func New(k *kernel.Kernel) *vfs.SyntheticFS {
-	p := &fs{k: k, dirs: map[*kernel.ThreadGroup]*vfs.StaticDir{}}
+	p := &fs{k: k, dirs: map[*kernel.ThreadGroup]vfs.Inode{}}
+	p.sys = newSysDir(k)
+	p.system = p.systemEntries()
 	root := vfs.NewDynamicDir(0o555, p.rootEntries)
 	root.LookupFn = p.lookup
 	return vfs.NewSyntheticFS("proc", linux.PROC_MAGIC, root)
 }
 
-// callerPID returns the pid of the task ctx stands for.
-func callerPID(ctx vfs.Context) (int32, error) {
-	t, ok := ctx.(*kernel.Task)
-	if !ok {
-		return 0, linux.ENOENT
-	}
-	return t.PID(), nil
-}
-
 // systemEntries are the files of the root besides the pid directories.
 func (p *fs) systemEntries() []vfs.Entry {
-	return []vfs.Entry{
+	entries := []vfs.Entry{
 		{Name: "self", Inode: vfs.NewFuncSymlink(func(ctx vfs.Context) (string, error) {
-			pid, err := callerPID(ctx)
-			return strconv.Itoa(int(pid)), err
+			t, ok := ctx.(*kernel.Task)
+			if !ok {
+				return "", linux.ENOENT
+			}
+			return strconv.Itoa(int(t.PID())), nil
 		})},
 		{Name: "thread-self", Inode: vfs.NewFuncSymlink(func(ctx vfs.Context) (string, error) {
 			t, ok := ctx.(*kernel.Task)
@@ -57,18 +57,20 @@ func (p *fs) systemEntries() []vfs.Entry {
 			return fmt.Sprintf("%d/task/%d", t.PID(), t.ThreadID()), nil
 		})},
 		{Name: "mounts", Inode: vfs.NewStaticSymlink("self/mounts")},
-		{Name: "uptime", Inode: vfs.NewFuncFile(0o444, p.uptime)},
-		{Name: "meminfo", Inode: vfs.NewFuncFile(0o444, p.meminfo)},
-		{Name: "loadavg", Inode: vfs.NewFuncFile(0o444, p.loadavg)},
-		{Name: "version", Inode: vfs.NewFuncFile(0o444, p.version)},
-		{Name: "cpuinfo", Inode: vfs.NewFuncFile(0o444, p.cpuinfo)},
-		{Name: "filesystems", Inode: vfs.NewStaticFile(0o444, []byte("nodev\tproc\nnodev\ttmpfs\n"))},
+		{Name: "sys", Inode: p.sys},
 	}
+	for _, f := range systemFiles {
+		fn := f.fn
+		entries = append(entries, vfs.Entry{Name: f.name, Inode: vfs.NewFuncFile(0o444, func(vfs.Context) ([]byte, error) {
+			return fn(p)
+		})})
+	}
+	return entries
 }
 
 // rootEntries lists the system files and one directory per process.
 func (p *fs) rootEntries(vfs.Context) ([]vfs.Entry, error) {
-	entries := p.systemEntries()
+	entries := append([]vfs.Entry(nil), p.system...)
 	tgs := p.k.ThreadGroups()
 	live := make(map[*kernel.ThreadGroup]bool, len(tgs))
 	for _, tg := range tgs {
@@ -86,7 +88,7 @@ func (p *fs) rootEntries(vfs.Context) ([]vfs.Entry, error) {
 }
 
 // lookup finds one root entry without listing every process.
-func (p *fs) lookup(ctx vfs.Context, name string) (vfs.Inode, error) {
+func (p *fs) lookup(_ vfs.Context, name string) (vfs.Inode, error) {
 	if pid, err := strconv.ParseInt(name, 10, 32); err == nil && pid > 0 {
 		tg := p.k.ThreadGroup(int32(pid))
 		if tg == nil {
@@ -94,7 +96,7 @@ func (p *fs) lookup(ctx vfs.Context, name string) (vfs.Inode, error) {
 		}
 		return p.pidDir(tg), nil
 	}
-	for _, e := range p.systemEntries() {
+	for _, e := range p.system {
 		if e.Name == name {
 			return e.Inode, nil
 		}
@@ -103,7 +105,7 @@ func (p *fs) lookup(ctx vfs.Context, name string) (vfs.Inode, error) {
 }
 
 // pidDir returns the directory of process tg, creating it on first use.
-func (p *fs) pidDir(tg *kernel.ThreadGroup) *vfs.StaticDir {
+func (p *fs) pidDir(tg *kernel.ThreadGroup) vfs.Inode {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if d, ok := p.dirs[tg]; ok {
@@ -112,11 +114,4 @@ func (p *fs) pidDir(tg *kernel.ThreadGroup) *vfs.StaticDir {
 	d := newPIDDir(p.k, tg)
 	p.dirs[tg] = d
 	return d
-}
-
-// sortedFDs returns the fd numbers of table as sorted entries names.
-func sortedFDs(table *vfs.FDTable) []int32 {
-	fds := table.FDs()
-	sort.Slice(fds, func(i, j int) bool { return fds[i] < fds[j] })
-	return fds
 }
