@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"bulwark.dev/pkg/abi/linux"
+	"bulwark.dev/pkg/vdso"
 )
 
 // Lock order (outer first):
@@ -40,6 +41,7 @@ type Kernel struct {
 
 	running sync.WaitGroup // task goroutines
 	unknown sync.Map       // names of unimplemented syscalls already logged
+	vdso    *vdso.VDSO     // mapped into every new image; nil without a memory file
 }
 
 // New creates a kernel with a root PID namespace and no tasks.
@@ -62,12 +64,20 @@ func New(cfg Config) (*Kernel, error) {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
-	return &Kernel{
+	k := &Kernel{
 		cfg:      cfg,
 		bootTime: time.Now(),
 		tasks:    map[int32]*Task{},
 		tgs:      map[int32]*ThreadGroup{},
-	}, nil
+	}
+	if cfg.MemoryFile != nil {
+		v, err := vdso.New(cfg.MemoryFile, k.bootTime)
+		if err != nil {
+			return nil, fmt.Errorf("creating kernel: %w", err)
+		}
+		k.vdso = v
+	}
+	return k, nil
 }
 
 // Config returns the kernel's configuration (with defaults filled in).

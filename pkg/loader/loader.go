@@ -11,6 +11,7 @@ import (
 	"bulwark.dev/pkg/abi/linux"
 	"bulwark.dev/pkg/mm"
 	"bulwark.dev/pkg/platform"
+	"bulwark.dev/pkg/vdso"
 )
 
 // File is an executable opened by the kernel.
@@ -38,6 +39,9 @@ type Args struct {
 	// StackLimit is the soft RLIMIT_STACK in bytes; 0 means Linux's
 	// default of 8 MiB. It sizes the [stack] mapping (see stackSize).
 	StackLimit uint64
+	// VDSO, if not nil, is mapped above the stack and passed as
+	// AT_SYSINFO_EHDR.
+	VDSO *vdso.VDSO
 }
 
 // Result says where the new program starts.
@@ -195,7 +199,18 @@ func loadBinary(a Args, f File, hdr []byte, res *Result) error {
 			{linux.AT_SECURE, 0},
 		},
 	}
-	sp, err := buildStack(a.MM, a.MM.MaxUserAddress(), sa)
+	top := a.MM.MaxUserAddress()
+	if a.VDSO != nil {
+		// Like Linux, the vDSO sits next to the stack: at the top of
+		// user memory, with the stack's random gap below it.
+		top -= a.VDSO.Size()
+		ehdr, err := a.VDSO.Map(a.MM, top)
+		if err != nil {
+			return err
+		}
+		sa.aux = append([]auxEntry{{linux.AT_SYSINFO_EHDR, uint64(ehdr)}}, sa.aux...)
+	}
+	sp, err := buildStack(a.MM, top, sa)
 	if err != nil {
 		return err
 	}
