@@ -127,6 +127,10 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	tg := newThreadGroup(k, pid)
 	tg.exitSignal = exitSig
 	tg.parent = parent
+	tg.parentTask = t
+	if parent != t.tg {
+		tg.parentTask = parent.leader
+	}
 	tg.pgid, tg.sid = t.tg.pgid, t.tg.sid
 	tg.actions = t.tg.actions
 	tg.started = true

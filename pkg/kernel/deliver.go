@@ -25,10 +25,7 @@ func (t *Task) deliverSignals() bool {
 			t.waitWhileStopped()
 			continue
 		}
-		info, ok := t.pending.dequeue(t.mask)
-		if !ok {
-			info, ok = t.tg.pending.dequeue(t.mask)
-		}
+		info, ok := t.dequeueLocked(t.mask)
 		if !ok {
 			if t.haveSavedMask {
 				t.setMaskLocked(t.savedMask)
@@ -44,6 +41,13 @@ func (t *Task) deliverSignals() bool {
 			k.mu.Unlock()
 			continue
 		case linux.SIG_DFL:
+			if t.tg.isInit() && sig != linux.SIGKILL && sig != linux.SIGSTOP &&
+				sigBit(sig)&synchronousSigs == 0 {
+				// A signal queued while blocked: the init is
+				// protected from its default action.
+				k.mu.Unlock()
+				continue
+			}
 			if !t.defaultActionLocked(sig) {
 				k.mu.Unlock()
 				return false
@@ -90,6 +94,11 @@ func (t *Task) defaultActionLocked(sig int) bool {
 	case actIgnore, actContinue:
 		return true
 	case actStop:
+		// Job-control stops of an orphaned process group are
+		// discarded: nobody would continue it.
+		if sig != linux.SIGSTOP && t.k.orphanedPgrpLocked(t.tg.pgid) {
+			return true
+		}
 		t.k.stopGroupLocked(t.tg, sig)
 		return true
 	case actCore:

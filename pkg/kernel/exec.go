@@ -82,7 +82,7 @@ func (t *Task) loadImage(first *vfs.File, dir *vfs.File, path string, noFollow b
 		}
 		return execFile{f}, nil
 	}
-	args := loader.Args{Path: path, Argv: argv, Envv: envv, Open: open, MM: m}
+	args := loader.Args{Path: path, Argv: argv, Envv: envv, Open: open, MM: m, VDSO: k.vdso}
 	c := t.Credentials()
 	args.UID, args.EUID, args.GID, args.EGID = c.RealUID, c.EffectiveUID, c.RealGID, c.EffectiveGID
 	if _, err := rand.Read(args.Random[:]); err != nil {
@@ -203,6 +203,8 @@ func (t *Task) commitExec(m *mm.MemoryManager, res loader.Result) {
 	t.comm = res.Comm
 	t.tg.execed = true
 	t.releaseVforkLocked()
+	// POSIX timers do not survive execve; interval timers do.
+	t.tg.deletePosixTimersLocked()
 	// Handled signals revert to the default; ignored ones stay ignored.
 	for i := range t.tg.actions {
 		if t.tg.actions[i].Handler != linux.SIG_IGN {

@@ -92,6 +92,7 @@ func (t *Task) exit() {
 	}
 	close(tg.tasksChanged)
 	tg.tasksChanged = make(chan struct{})
+	k.parentThreadExitedLocked(t)
 	if len(tg.tasks) == 0 {
 		k.groupExitedLocked(tg)
 	}
@@ -111,7 +112,7 @@ func (t *Task) releaseVforkLocked() {
 func (k *Kernel) groupExitedLocked(tg *ThreadGroup) {
 	tg.zombie = true
 	tg.stopped = false
-	tg.realTimer.stopLocked()
+	tg.stopTimersLocked()
 	tg.pending.discard(^linux.SignalSet(0))
 
 	init := k.tgs[1]
@@ -123,10 +124,12 @@ func (k *Kernel) groupExitedLocked(tg *ThreadGroup) {
 		}
 		init = nil
 	}
-	for _, c := range tg.children {
+	children := tg.children
+	for _, c := range children {
 		k.reparentLocked(c, init)
 	}
 	tg.children = nil
+	k.orphanCheckOnExitLocked(tg, children)
 
 	close(tg.done)
 	k.notifyParentExitLocked(tg)
@@ -144,6 +147,7 @@ func (k *Kernel) reparentLocked(child, parent *ThreadGroup) {
 		return
 	}
 	parent.children = append(parent.children, child)
+	child.parentTask = parent.leader
 	child.exitSignal = linux.SIGCHLD
 	if child.zombie {
 		if parent.autoReapLocked() {

@@ -15,8 +15,10 @@ func (t *Task) run() {
 	defer t.k.running.Done()
 	for t.deliverSignals() {
 		start := time.Now()
+		t.switchStart.Store(start.UnixNano())
 		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.regs)
 		t.userNanos.Add(int64(time.Since(start)))
+		t.switchStart.Store(0)
 		if err != nil {
 			t.Debugf("platform failure, killing the process: %v", err)
 			t.k.mu.Lock()

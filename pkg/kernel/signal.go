@@ -96,6 +96,23 @@ func (p *pendingSignals) dequeue(mask linux.SignalSet) (linux.SignalInfo, bool) 
 	return info, true
 }
 
+// remove drops the pending instances of sig for which match is true.
+func (p *pendingSignals) remove(sig int, match func(*linux.SignalInfo) bool) {
+	q := p.queue[sig-1]
+	kept := q[:0]
+	for i := range q {
+		if !match(&q[i]) {
+			kept = append(kept, q[i])
+		}
+	}
+	if len(kept) == 0 {
+		p.queue[sig-1] = nil
+		p.set &^= sigBit(sig)
+		return
+	}
+	p.queue[sig-1] = kept
+}
+
 // discard drops every pending instance of the signals in set.
 func (p *pendingSignals) discard(set linux.SignalSet) {
 	for s := p.set & set; s != 0; s &= s - 1 {
@@ -206,16 +223,19 @@ func (k *Kernel) sendLocked(tg *ThreadGroup, t *Task, info linux.SignalInfo, mod
 	if tg.zombie || tg.exiting {
 		return false
 	}
-	if tg.initProtectedLocked(sig, mode) {
-		return false
-	}
-	k.prepareLocked(tg, sig)
 	blocked := false
 	if t != nil {
-		blocked = t.mask&sigBit(sig) != 0
+		blocked = (t.mask|t.realMask)&sigBit(sig) != 0
 	} else {
 		blocked = tg.blockedByAllLocked(sig)
 	}
+	// Like Linux, a blocked signal is queued even for the init (it may
+	// take it with sigtimedwait or a signalfd); its default action is
+	// skipped at delivery instead.
+	if !blocked && tg.initProtectedLocked(sig, mode) {
+		return false
+	}
+	k.prepareLocked(tg, sig)
 	if !blocked && tg.ignoredLocked(sig) {
 		return false
 	}
@@ -228,6 +248,7 @@ func (k *Kernel) sendLocked(tg *ThreadGroup, t *Task, info linux.SignalInfo, mod
 	if !queued {
 		return false
 	}
+	tg.signalQueuedLocked()
 	switch {
 	case t != nil:
 		t.wake()
@@ -244,10 +265,12 @@ func (k *Kernel) sendLocked(tg *ThreadGroup, t *Task, info linux.SignalInfo, mod
 	return true
 }
 
-// blockedByAllLocked reports whether every task of tg blocks sig.
+// blockedByAllLocked reports whether every task of tg blocks sig (a task
+// in sigtimedwait counts the mask from before the wait, like Linux's
+// real_blocked).
 func (tg *ThreadGroup) blockedByAllLocked(sig int) bool {
 	for _, t := range tg.tasks {
-		if t.mask&sigBit(sig) == 0 {
+		if (t.mask|t.realMask)&sigBit(sig) == 0 {
 			return false
 		}
 	}

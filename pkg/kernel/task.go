@@ -25,13 +25,17 @@ type Task struct {
 
 	regs platform.Registers
 
-	mm      *mm.MemoryManager // k.mu (written only by the task)
-	files   *fdTableRef       // k.mu (written only by the task)
-	fs      *fsContextRef     // k.mu (written only by the task)
-	comm    string            // k.mu
-	creds   atomic.Pointer[auth.Credentials]
-	mask    linux.SignalSet // k.mu: blocked signals
-	pending pendingSignals  // k.mu: thread-directed pending signals
+	mm    *mm.MemoryManager // k.mu (written only by the task)
+	files *fdTableRef       // k.mu (written only by the task)
+	fs    *fsContextRef     // k.mu (written only by the task)
+	comm  string            // k.mu
+	creds atomic.Pointer[auth.Credentials]
+	mask  linux.SignalSet // k.mu: blocked signals
+	// realMask is the mask from before rt_sigtimedwait unblocked the
+	// signals it waits for (0 outside it): those still count as blocked
+	// for ignoring a signal on arrival.
+	realMask linux.SignalSet // k.mu
+	pending  pendingSignals  // k.mu: thread-directed pending signals
 
 	// savedMask is restored after a handler frame or, without one, at the
 	// next return to user mode (rt_sigsuspend).
@@ -49,11 +53,12 @@ type Task struct {
 	restartBlock  SyscallFn   // what restart_syscall runs
 	clearChildTID uintptr
 	robustList    uintptr
-	pdeathSig     int
+	pdeathSig     int  // k.mu
 	exitCode      int  // for exit(2) of a single thread
 	exitRequested bool // the task must leave the run loop
 
 	userNanos, sysNanos atomic.Int64
+	switchStart         atomic.Int64  // unix nanoseconds when the running application code was entered, 0 outside
 	blockedNanos        time.Duration // time in Block during the current syscall
 }
 
@@ -165,11 +170,20 @@ func (t *Task) SetClearChildTID(addr uintptr) { t.clearChildTID = addr }
 // SetRobustList records the robust futex list head (set_robust_list).
 func (t *Task) SetRobustList(addr uintptr) { t.robustList = addr }
 
-// SetParentDeathSignal records PR_SET_PDEATHSIG (accepted, not yet sent).
-func (t *Task) SetParentDeathSignal(sig int) { t.pdeathSig = sig }
+// SetParentDeathSignal records PR_SET_PDEATHSIG: the signal the process
+// gets when the thread that created it exits.
+func (t *Task) SetParentDeathSignal(sig int) {
+	t.k.mu.Lock()
+	t.pdeathSig = sig
+	t.k.mu.Unlock()
+}
 
 // ParentDeathSignal returns the PR_SET_PDEATHSIG value.
-func (t *Task) ParentDeathSignal() int { return t.pdeathSig }
+func (t *Task) ParentDeathSignal() int {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.pdeathSig
+}
 
 // cpuTimes returns the user and system time the task has used.
 func (t *Task) cpuTimes() (user, sys time.Duration) {

@@ -42,9 +42,15 @@ type ThreadGroup struct {
 
 	actions [linux.NumSignals]linux.SigAction
 	pending pendingSignals // shared (process-directed) pending signals
+	// sigEvent is closed when a signal is queued to the group or one of
+	// its tasks (nil until someone watches).
+	sigEvent chan struct{}
 
-	childUser, childSys time.Duration // CPU time of reaped children
-	realTimer           realTimer     // ITIMER_REAL
+	childUser, childSys time.Duration         // CPU time of reaped children
+	itimers             [3]*ktimer            // ITIMER_REAL, _VIRTUAL, _PROF; nil when never set
+	timers              map[int32]*posixTimer // POSIX timers by id
+	nextTimerID         int32
+	parentTask          *Task // the thread that created the process (PR_SET_PDEATHSIG)
 
 	// Protected by limitsMu (a leaf lock).
 	limitsMu    sync.Mutex

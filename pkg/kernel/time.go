@@ -32,6 +32,15 @@ func (t *Task) Now(clock int32) (time.Duration, error) {
 		u, s := t.cpuTimes()
 		return u + s, nil
 	}
+	if clock < 0 {
+		t.k.mu.Lock()
+		defer t.k.mu.Unlock()
+		read, err := t.cpuClockLocked(clock)
+		if err != nil {
+			return 0, err
+		}
+		return read(), nil
+	}
 	return 0, linux.EINVAL
 }
 

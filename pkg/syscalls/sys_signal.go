@@ -1,6 +1,8 @@
 package syscalls
 
 import (
+	"time"
+
 	"bulwark.dev/pkg/abi/linux"
 	"bulwark.dev/pkg/kernel"
 )
@@ -20,6 +22,9 @@ func init() {
 	register(linux.SYS_KILL, sysKill, kernel.Int, kernel.Signal)
 	register(linux.SYS_TKILL, sysTkill, kernel.Int, kernel.Signal)
 	register(linux.SYS_TGKILL, sysTgkill, kernel.Int, kernel.Int, kernel.Signal)
+	register(linux.SYS_RT_SIGTIMEDWAIT, sysRtSigtimedwait, kernel.Hex, kernel.Hex, kernel.Hex, kernel.Int)
+	register(linux.SYS_RT_SIGQUEUEINFO, sysRtSigqueueinfo, kernel.Int, kernel.Signal, kernel.Hex)
+	register(linux.SYS_RT_TGSIGQUEUEINFO, sysRtTgsigqueueinfo, kernel.Int, kernel.Int, kernel.Signal, kernel.Hex)
 	register(linux.SYS_PAUSE, sysPause)
 	register(linux.SYS_RESTART_SYSCALL, sysRestartSyscall)
 }
@@ -140,4 +145,56 @@ func sysPause(t *kernel.Task, _ kernel.SyscallArguments) (uintptr, error) {
 
 func sysRestartSyscall(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return t.RestartSyscall(a)
+}
+
+// sysRtSigtimedwait: rt_sigtimedwait(set, info, timeout, sigsetsize)
+// returns the signal taken; a NULL timeout waits forever.
+func sysRtSigtimedwait(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	if a[3] != sigsetSize {
+		return 0, linux.EINVAL
+	}
+	var set linux.SignalSet
+	if err := kernel.CopyObjectIn(t, a[0], &set); err != nil {
+		return 0, err
+	}
+	timeout := time.Duration(-1)
+	if a[2] != 0 {
+		var ts linux.Timespec
+		if err := kernel.CopyObjectIn(t, a[2], &ts); err != nil {
+			return 0, err
+		}
+		d, err := fromTimespec(ts)
+		if err != nil {
+			return 0, err
+		}
+		timeout = d
+	}
+	info, err := t.SigTimedWait(set, timeout)
+	if err != nil {
+		return 0, err
+	}
+	if a[1] != 0 {
+		if err := kernel.CopyObjectOut(t, a[1], &info); err != nil {
+			return 0, err
+		}
+	}
+	return uintptr(info.Signo), nil
+}
+
+// sysRtSigqueueinfo: rt_sigqueueinfo(tgid, sig, info).
+func sysRtSigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	var info linux.SignalInfo
+	if err := kernel.CopyObjectIn(t, a[2], &info); err != nil {
+		return 0, err
+	}
+	return 0, t.SigQueueInfo(int32(a[0]), int(int32(a[1])), info)
+}
+
+// sysRtTgsigqueueinfo: rt_tgsigqueueinfo(tgid, tid, sig, info).
+func sysRtTgsigqueueinfo(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+	var info linux.SignalInfo
+	if err := kernel.CopyObjectIn(t, a[3], &info); err != nil {
+		return 0, err
+	}
+	return 0, t.TgSigQueueInfo(int32(a[0]), int32(a[1]), int(int32(a[2])), info)
 }

@@ -208,11 +208,9 @@ func fromTimeval(tv linux.Timeval) (time.Duration, error) {
 	return time.Duration(tv.Sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond, nil
 }
 
-// sysSetitimer: setitimer(which, new, old); only ITIMER_REAL is supported.
+// sysSetitimer: setitimer(which, new, old). ITIMER_VIRTUAL and ITIMER_PROF
+// count CPU time approximated from the time in and out of application code.
 func sysSetitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a[0] != linux.ITIMER_REAL {
-		return 0, linux.EINVAL
-	}
 	var it linux.Itimerval
 	if a[1] != 0 {
 		if err := kernel.CopyObjectIn(t, a[1], &it); err != nil {
@@ -227,20 +225,29 @@ func sysSetitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	if err != nil {
 		return 0, err
 	}
-	oldValue, oldInterval := t.SetRealTimer(value, interval)
+	oldValue, oldInterval, err := t.SetITimer(int(int32(a[0])), value, interval)
+	if err != nil {
+		return 0, err
+	}
 	if a[2] != 0 {
-		old := linux.Itimerval{Interval: toTimeval(oldInterval), Value: toTimeval(oldValue)}
+		old := linux.Itimerval{Interval: toTimeval(oldInterval), Value: toTimevalUp(oldValue)}
 		return 0, kernel.CopyObjectOut(t, a[2], &old)
 	}
 	return 0, nil
 }
 
-// sysGetitimer: getitimer(which, value); only ITIMER_REAL is supported.
+// sysGetitimer: getitimer(which, value).
 func sysGetitimer(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	if a[0] != linux.ITIMER_REAL {
-		return 0, linux.EINVAL
+	value, interval, err := t.ITimer(int(int32(a[0])))
+	if err != nil {
+		return 0, err
 	}
-	value, interval := t.RealTimer()
-	it := linux.Itimerval{Interval: toTimeval(interval), Value: toTimeval(value)}
+	it := linux.Itimerval{Interval: toTimeval(interval), Value: toTimevalUp(value)}
 	return 0, kernel.CopyObjectOut(t, a[1], &it)
+}
+
+// toTimevalUp is toTimeval rounding up, so that a timer about to expire
+// does not read as disarmed.
+func toTimevalUp(d time.Duration) linux.Timeval {
+	return toTimeval((d + time.Microsecond - 1) / time.Microsecond * time.Microsecond)
 }
