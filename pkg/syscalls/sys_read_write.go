@@ -9,7 +9,7 @@ import (
 )
 
 // Data transfer: read, write and their positioned, vectored forms, lseek,
-// sendfile, fsync.
+// fsync (sendfile and splice are in sys_splice.go).
 
 func init() {
 	register(linux.SYS_READ, sysRead, kernel.FD, kernel.ReadBuf, kernel.Int)
@@ -21,7 +21,6 @@ func init() {
 	register(linux.SYS_PREADV, sysPreadv, kernel.FD, kernel.Hex, kernel.Int, kernel.Int)
 	register(linux.SYS_PWRITEV, sysPwritev, kernel.FD, kernel.Hex, kernel.Int, kernel.Int)
 	register(linux.SYS_LSEEK, sysLseek, kernel.FD, kernel.Int, kernel.Int)
-	register(linux.SYS_SENDFILE, sysSendfile, kernel.FD, kernel.FD, kernel.Hex, kernel.Int)
 	register(linux.SYS_FSYNC, sysFsync, kernel.FD)
 	register(linux.SYS_FDATASYNC, sysFsync, kernel.FD)
 	register(linux.SYS_SYNC, sysSync)
@@ -294,70 +293,6 @@ func sysLseek(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	defer f.DecRef()
 	off, err := f.Seek(t, int64(a[1]), int(a[2]))
 	return uintptr(off), err
-}
-
-func sysSendfile(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-	out, err := getFile(t, a[0])
-	if err != nil {
-		return 0, err
-	}
-	defer out.DecRef()
-	in, err := getFile(t, a[1])
-	if err != nil {
-		return 0, err
-	}
-	defer in.DecRef()
-	if !in.Readable() || !out.Writable() {
-		return 0, linux.EBADF
-	}
-	offAddr, count := a[2], int(min(a[3], maxRW))
-	off := int64(-1)
-	if offAddr != 0 {
-		var b [8]byte
-		if _, err := t.CopyIn(offAddr, b[:]); err != nil {
-			return 0, err
-		}
-		if off = int64(binary.LittleEndian.Uint64(b[:])); off < 0 {
-			return 0, linux.EINVAL
-		}
-	}
-	buf := make([]byte, min(count, chunk))
-	done := 0
-	for done < count {
-		b := buf[:min(len(buf), count-done)]
-		var n int
-		if off >= 0 {
-			n, err = in.PRead(t, b, off+int64(done))
-		} else {
-			n, err = in.Read(t, b)
-		}
-		if n > 0 {
-			w, werr := out.Write(t, b[:n])
-			done += w
-			if werr != nil {
-				if werr == linux.EPIPE {
-					t.SendSignal(linux.SIGPIPE)
-				}
-				err = werr
-			} else if w < n {
-				break
-			}
-		}
-		if err != nil || n < len(b) {
-			break
-		}
-	}
-	if offAddr != 0 {
-		var b [8]byte
-		binary.LittleEndian.PutUint64(b[:], uint64(off+int64(done)))
-		if _, cerr := t.CopyOut(offAddr, b[:]); cerr != nil {
-			return 0, cerr
-		}
-	}
-	if done == 0 && err != nil {
-		return 0, err
-	}
-	return uintptr(done), nil
 }
 
 func sysFsync(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

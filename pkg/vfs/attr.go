@@ -127,7 +127,11 @@ func SetAttrAt(ctx Context, fs *FSContext, dir *File, path string, flags uint32,
 	if !l.ok() {
 		return dir.SetAttr(ctx, req)
 	}
-	return setAttrChecked(ctx, l.Mount, l.Dentry.inode, req)
+	if err := setAttrChecked(ctx, l.Mount, l.Dentry.inode, req); err != nil {
+		return err
+	}
+	notifyDentry(ctx, l.Dentry, attrEvent(req))
+	return nil
 }
 
 // SetAttr implements fchmod, fchown, futimens (and ftruncate through
@@ -140,7 +144,11 @@ func (f *File) SetAttr(ctx Context, req SetAttrRequest) error {
 	if req.Mask&SetSize != 0 {
 		return linux.EINVAL
 	}
-	return setAttrChecked(ctx, m, f.inode, req)
+	if err := setAttrChecked(ctx, m, f.inode, req); err != nil {
+		return err
+	}
+	notifyFile(ctx, f, attrEvent(req))
+	return nil
 }
 
 // setAttrChecked checks permissions (owner rules for chmod/chown/utimes,

@@ -51,6 +51,7 @@ func createLocked(ctx Context, dir Location, name string, mode uint32, fn func(D
 	}
 	c := newDentry(d, name, in)
 	d.insertLocked(c)
+	notifyCreate(ctx, d, name, in)
 	return c, nil
 }
 

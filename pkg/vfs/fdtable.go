@@ -93,6 +93,7 @@ func (t *FDTable) NewFDAt(fd int32, f *File, flags FDFlags) error {
 	t.files[fd] = fdEntry{f, flags}
 	t.mu.Unlock()
 	if old != nil {
+		old.ReleasePOSIXLocks(t)
 		old.DecRef()
 	}
 	return nil
@@ -107,6 +108,7 @@ func (t *FDTable) Remove(fd int32) (*File, error) {
 	}
 	f := t.files[fd].file
 	t.files[fd] = fdEntry{}
+	f.ReleasePOSIXLocks(t)
 	return f, nil
 }
 
@@ -134,6 +136,7 @@ func (t *FDTable) removeIf(lo, hi int32, pred func(fdEntry) bool) {
 	}
 	t.mu.Unlock()
 	for _, f := range drop {
+		f.ReleasePOSIXLocks(t)
 		f.DecRef()
 	}
 }

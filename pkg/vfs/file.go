@@ -51,6 +51,8 @@ func (f *File) IncRef() { f.refs.Add(1) }
 // DecRef drops a reference; the last one releases the file.
 func (f *File) DecRef() {
 	if f.refs.Add(-1) == 0 {
+		f.releaseFileLocks()
+		notifyClose(f)
 		f.impl.Release()
 	}
 }
@@ -152,6 +154,9 @@ func (f *File) Write(ctx Context, src []byte) (int, error) {
 	}
 	n, err := f.impl.Write(ctx, f, src, f.off)
 	f.off += int64(n)
+	if n > 0 {
+		notifyFile(ctx, f, linux.IN_MODIFY)
+	}
 	return n, err
 }
 
@@ -180,7 +185,11 @@ func (f *File) PWrite(ctx Context, src []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, linux.EINVAL
 	}
-	return f.impl.Write(ctx, f, src, off)
+	n, err := f.impl.Write(ctx, f, src, off)
+	if n > 0 {
+		notifyFile(ctx, f, linux.IN_MODIFY)
+	}
+	return n, err
 }
 
 // ReadAt reads at off like io.ReaderAt (io.EOF at the end), so a File is
@@ -312,7 +321,11 @@ func (f *File) Truncate(ctx Context, size int64) error {
 	if f.loc.ok() && f.loc.Mount.opts.ReadOnly {
 		return linux.EROFS
 	}
-	return setAttrRaw(ctx, f.inode, SetAttrRequest{Mask: SetSize, Size: size})
+	if err := setAttrRaw(ctx, f.inode, SetAttrRequest{Mask: SetSize, Size: size}); err != nil {
+		return err
+	}
+	notifyFile(ctx, f, linux.IN_MODIFY)
+	return nil
 }
 
 // Readiness returns the subset of mask (POLL* bits) that is ready now.

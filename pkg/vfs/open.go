@@ -13,7 +13,7 @@ func OpenAt(ctx Context, fs *FSContext, dir *File, path string, flags uint32, mo
 		return nil, err
 	}
 	if flags&linux.O_TMPFILE == linux.O_TMPFILE {
-		return nil, linux.EOPNOTSUPP
+		return openTmpfile(ctx, fs, dir, path, flags, mode)
 	}
 	if flags&linux.O_PATH != 0 {
 		flags &= linux.O_PATH | linux.O_DIRECTORY | linux.O_NOFOLLOW | linux.O_CLOEXEC

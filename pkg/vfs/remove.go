@@ -77,6 +77,7 @@ func UnlinkAt(ctx Context, fs *FSContext, dir *File, path string, flags uint32) 
 		return err
 	}
 	d.removeLocked(name)
+	notifyRemove(ctx, d, name, c.inode)
 	return nil
 }
 
@@ -128,7 +129,13 @@ func RenameAt(ctx Context, fs *FSContext, oldDir *File, oldPath string, newDir *
 		nd.mu.Lock()
 		defer nd.mu.Unlock()
 	}
-	return renameLocked(ctx, op, oname, otrail, np, nname, ntrail, flags)
+	if err := renameLocked(ctx, op, oname, otrail, np, nname, ntrail, flags); err != nil {
+		return err
+	}
+	if c, ok := nd.children[nname]; ok {
+		notifyRename(ctx, od, oname, nd, nname, c.inode)
+	}
+	return nil
 }
 
 // renameLocked does the rename with renameMu and both directories locked.
