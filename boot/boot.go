@@ -106,7 +106,9 @@ func Run(a Args) (int, error) {
 	if err := confine(spec.Hostname); err != nil {
 		return 1, fmt.Errorf("confining the sandbox: %w", err)
 	}
-	// TODO(seccomp): install the sandbox's own allowlist here.
+	if err := installFilter(); err != nil {
+		return 1, err
+	}
 
 	k, err := kernel.New(kernel.Config{
 		Platform:    plat,
