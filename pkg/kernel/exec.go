@@ -82,7 +82,8 @@ func (t *Task) loadImage(first *vfs.File, dir *vfs.File, path string, noFollow b
 		}
 		return execFile{f}, nil
 	}
-	args := loader.Args{Path: path, Argv: argv, Envv: envv, Open: open, MM: m, VDSO: k.vdso}
+	args := loader.Args{Path: path, Argv: argv, Envv: envv, Open: open, MM: m, VDSO: k.vdso,
+		StackLimit: t.tg.Limit(linux.RLIMIT_STACK).Cur}
 	c := t.Credentials()
 	args.UID, args.EUID, args.GID, args.EGID = c.RealUID, c.EffectiveUID, c.RealGID, c.EffectiveGID
 	if _, err := rand.Read(args.Random[:]); err != nil {

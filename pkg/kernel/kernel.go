@@ -251,4 +251,7 @@ func (k *Kernel) Shutdown() {
 		}
 	}
 	k.running.Wait()
+	if k.vdso != nil {
+		k.vdso.Stop()
+	}
 }

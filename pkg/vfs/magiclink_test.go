@@ -70,6 +70,20 @@ func TestMagicLinkPipe(t *testing.T) {
 		t.Errorf("read %q, want \"x\"", buf[:n])
 	}
 
+	// O_CREAT through the link (tee /dev/stdout, open("/dev/stdout", "w"))
+	// opens the pipe too instead of creating a file named "pipe:[N]".
+	w3, err := vfs.OpenAt(ctx, fs, nil, "/fd/w", linux.O_WRONLY|linux.O_CREAT|linux.O_TRUNC, 0o644)
+	must(t, err)
+	if _, err := w3.Write(ctx, []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	w3.DecRef()
+	n, err = r.Read(ctx, buf)
+	must(t, err)
+	if string(buf[:n]) != "y" {
+		t.Errorf("read %q after an O_CREAT open through the link, want \"y\"", buf[:n])
+	}
+
 	// A magic link to a non-directory cannot be walked through.
 	_, err = vfs.OpenAt(ctx, fs, nil, "/fd/r/x", linux.O_RDONLY, 0)
 	wantErr(t, err, linux.ENOTDIR)

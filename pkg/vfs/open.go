@@ -60,6 +60,14 @@ func OpenAt(ctx Context, fs *FSContext, dir *File, path string, flags uint32, mo
 		if r.links > linux.MAXSYMLINKS {
 			return nil, linux.ELOOP
 		}
+		if m, ok := l.Dentry.inode.(MagicLink); ok {
+			// /dev/stdout -> /proc/self/fd/1: open the object itself.
+			ml, err := r.followMagic(m, false)
+			if err != nil {
+				return nil, err
+			}
+			return openLocation(ctx, ml, flags)
+		}
 		target, err := l.Dentry.inode.(SymlinkInode).Readlink(ctx)
 		if err != nil {
 			return nil, err
