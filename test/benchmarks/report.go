@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -42,6 +43,12 @@ func slowdown(runc, bulwark result) (float64, bool) {
 	return bulwark.value / runc.value, true
 }
 
+// formatValue prints v rounded to at most three decimals, without
+// trailing zeros: 63.4753000004 → "63.475", 9629 → "9629".
+func formatValue(v float64) string {
+	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
+}
+
 // printReport writes the table and then every error in full.
 func printReport(w io.Writer, runtimes []*runtime, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -66,7 +73,7 @@ func printReport(w io.Writer, runtimes []*runtime, rows []row) {
 				}
 				continue
 			}
-			cells[i] = strconv.FormatFloat(res.value, 'f', -1, 64)
+			cells[i] = formatValue(res.value)
 		}
 		ratio := "-"
 		if s, ok := slowdown(r.results[0], r.results[1]); ok {

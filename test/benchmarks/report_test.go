@@ -63,3 +63,17 @@ func TestPrintReport(t *testing.T) {
 		t.Errorf("the build error appears %d times, want once:\n%s", n, b.String())
 	}
 }
+
+func TestFormatValue(t *testing.T) {
+	for v, want := range map[float64]string{
+		63.475300000000004: "63.475",
+		489.49809999999997: "489.498",
+		9629:               "9629",
+		1.05:               "1.05",
+		0.0004:             "0",
+	} {
+		if got := formatValue(v); got != want {
+			t.Errorf("formatValue(%v) = %q, want %q", v, got, want)
+		}
+	}
+}

@@ -52,7 +52,7 @@ func (rt *runtime) startup(tmp, rootfs string, n int) result {
 		}
 		total += r.Duration
 	}
-	return result{value: float64(total.Microseconds()) / 1000 / float64(n), unit: "ms/run"}
+	return result{value: total.Seconds() * 1000 / float64(n), unit: "ms/run"}
 }
 
 // runOnce runs args in a fresh container with `run` and a fresh state root,

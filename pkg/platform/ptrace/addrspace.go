@@ -11,10 +11,15 @@ import (
 
 // addressSpace is one stub process. Its first thread, s, never runs
 // application code: it serves MapFile, Unmap and Protect (injected on its
-// tracer t, serialised with each other but never waiting for a running
-// application thread) and clones one more thread per context that switches
-// into the address space; each such thread is traced by its context's own
-// tracer.
+// tracer t, never waiting for a running application thread) and clones one
+// more thread per context that switches into the address space; each such
+// thread is traced by the OS thread of its context's goroutine.
+//
+// When MapFile, Unmap or Protect is called by a goroutine whose thread
+// traces one of the context threads (a task mapping memory for itself, as
+// on a page fault), the syscall is injected into that thread directly:
+// it is stopped, since its only driver is the caller, and the next Switch
+// sets all its registers again. This saves two thread hand-offs.
 //
 // Lock order: addressSpace.mu → stub.mu.
 type addressSpace struct {
@@ -25,6 +30,7 @@ type addressSpace struct {
 
 	mu       sync.Mutex
 	threads  map[*stub]struct{} // mu: context threads, reaped at release
+	tracers  map[int]*stub      // mu: context threads by the tid of their tracer
 	released bool               // mu
 }
 
@@ -69,7 +75,28 @@ func (as *addressSpace) newThread() (*stub, error) {
 func (as *addressSpace) forgetThread(th *stub) {
 	as.mu.Lock()
 	delete(as.threads, th)
+	if as.tracers[th.tracer] == th {
+		delete(as.tracers, th.tracer)
+	}
 	as.mu.Unlock()
+}
+
+// setTracer records that the OS thread tid traces th.
+func (as *addressSpace) setTracer(th *stub, tid int) {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	if as.released {
+		return
+	}
+	th.tracer = tid
+	as.tracers[tid] = th
+}
+
+// tracedBy returns the context thread traced by the OS thread tid, or nil.
+func (as *addressSpace) tracedBy(tid int) *stub {
+	as.mu.Lock()
+	defer as.mu.Unlock()
+	return as.tracers[tid]
 }
 
 // isReleased reports whether Release was called.
@@ -81,45 +108,44 @@ func (as *addressSpace) isReleased() bool {
 
 var _ platform.AddressSpace = (*addressSpace)(nil)
 
-// do runs f on the stub's tracer.
-func (as *addressSpace) do(f func() error) error {
-	var ferr error
-	if err := as.t.do(func() { ferr = f() }); err != nil {
+// syscall runs a host syscall in the stub: in the context thread that the
+// calling OS thread traces, if there is one, else in the first thread on
+// its tracer.
+func (as *addressSpace) syscall(nr uintptr, args ...uintptr) error {
+	if th := as.tracedBy(unix.Gettid()); th != nil && th.dead == nil {
+		_, err := th.syscall(nr, args...)
 		return err
 	}
-	return ferr
+	var err error
+	if terr := as.t.do(func() { _, err = as.s.syscall(nr, args...) }); terr != nil {
+		return terr
+	}
+	return err
 }
 
 // MapFile implements platform.AddressSpace.
 func (as *addressSpace) MapFile(addr, length uintptr, off int64, prot int) error {
-	return as.do(func() error {
-		_, err := as.s.syscall(unix.SYS_MMAP, addr, length, uintptr(prot),
-			unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(off))
-		if err != nil {
-			return fmt.Errorf("mapping %#x+%#x at file offset %#x in stub %d: %w", addr, length, off, as.s.pid, err)
-		}
-		return nil
-	})
+	err := as.syscall(unix.SYS_MMAP, addr, length, uintptr(prot), unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(off))
+	if err != nil {
+		return fmt.Errorf("mapping %#x+%#x at file offset %#x in stub %d: %w", addr, length, off, as.s.pid, err)
+	}
+	return nil
 }
 
 // Unmap implements platform.AddressSpace.
 func (as *addressSpace) Unmap(addr, length uintptr) error {
-	return as.do(func() error {
-		if _, err := as.s.syscall(unix.SYS_MUNMAP, addr, length); err != nil {
-			return fmt.Errorf("unmapping %#x+%#x in stub %d: %w", addr, length, as.s.pid, err)
-		}
-		return nil
-	})
+	if err := as.syscall(unix.SYS_MUNMAP, addr, length); err != nil {
+		return fmt.Errorf("unmapping %#x+%#x in stub %d: %w", addr, length, as.s.pid, err)
+	}
+	return nil
 }
 
 // Protect implements platform.AddressSpace.
 func (as *addressSpace) Protect(addr, length uintptr, prot int) error {
-	return as.do(func() error {
-		if _, err := as.s.syscall(unix.SYS_MPROTECT, addr, length, uintptr(prot)); err != nil {
-			return fmt.Errorf("protecting %#x+%#x in stub %d: %w", addr, length, as.s.pid, err)
-		}
-		return nil
-	})
+	if err := as.syscall(unix.SYS_MPROTECT, addr, length, uintptr(prot)); err != nil {
+		return fmt.Errorf("protecting %#x+%#x in stub %d: %w", addr, length, as.s.pid, err)
+	}
+	return nil
 }
 
 // Release implements platform.AddressSpace: it kills and reaps the stub.
@@ -133,14 +159,15 @@ func (as *addressSpace) release() {
 		as.mu.Lock()
 		as.released = true
 		threads := as.threads
-		as.threads = nil
+		as.threads, as.tracers = nil, nil
 		as.mu.Unlock()
 		// Kill first, from here, so that a Switch in progress returns
 		// (with an error). The context threads are reaped before the
 		// first thread, which Linux reports only after all others.
 		as.s.signalKill()
+		tid := unix.Gettid()
 		for th := range threads {
-			th.reapExit()
+			th.reapExit(th.tracer == tid)
 		}
 		as.t.do(as.s.kill)
 		as.t.stop()

@@ -1,7 +1,9 @@
 package ptrace
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -9,28 +11,36 @@ import (
 	"bulwark.dev/pkg/platform"
 )
 
-// context is one application thread. It has its own tracer thread and, in
-// the address space it last switched into, its own stub thread, so that
-// contexts sharing an address space run at the same time. Its register
-// state lives in the kernel (the regs passed to Switch); its FPU state
-// lives in its stub thread, with a copy here when the kernel asked for it
-// or changed it.
+// context is one application thread. In the address space it last
+// switched into it has its own stub thread, so that contexts sharing an
+// address space run at the same time. Its register state lives in the
+// kernel (the regs passed to Switch); its FPU state lives in its stub
+// thread, with a copy here when the kernel asked for it or changed it.
+//
+// The stub thread is traced by the OS thread of the goroutine that uses the
+// context: the first Switch locks that goroutine to its thread
+// (runtime.LockOSThread) until Release, so that a Switch is SETREGS,
+// PTRACE_SYSEMU, wait4 and GETREGS made by the caller itself, with no
+// hand-off to another thread. Switch, FPState and Release must therefore
+// be called by that goroutine (the task's), as platform.Context says;
+// SetFPState and Interrupt may be called from anywhere.
 type context struct {
 	p *Platform
-	t *tracer
 
 	// interrupted is set by Interrupt and consumed by Switch.
 	interrupted atomic.Bool
 	// running is the stub thread the context is running in, or nil.
 	running atomic.Pointer[stub]
 
-	// Fields below are used only on the tracer thread.
-	as      *addressSpace // address space of th
-	th      *stub         // the context's stub thread in as, or nil
-	fp      []byte        // copy of the FPU state, valid when fpValid
-	fpValid bool          // fp is the current state
-	fpDirty bool          // fp must be written to th before it runs
-	fpOn    *stub         // the stub thread holding the live state, or nil
+	// Fields below are used only by the goroutine using the context.
+	owner    int           // tid of the OS thread tracing th; 0 when not locked
+	released bool          // Release was called
+	as       *addressSpace // address space of th
+	th       *stub         // the context's stub thread in as, or nil
+	fp       []byte        // copy of the FPU state, valid when fpValid
+	fpValid  bool          // fp is the current state
+	fpDirty  bool          // fp must be written to th before it runs
+	fpOn     *stub         // the stub thread holding the live state, or nil
 }
 
 var (
@@ -38,25 +48,37 @@ var (
 	_ platform.FPContext = (*context)(nil)
 )
 
+// errNotOwner is returned when a goroutine other than the one that first
+// switched a context tries to drive its stub thread.
+var errNotOwner = errors.New("context used by a goroutine other than the one that first switched it")
+
 // Switch implements platform.Context.
 func (c *context) Switch(as platform.AddressSpace, regs *platform.Registers) (platform.Trap, error) {
 	pas, ok := as.(*addressSpace)
 	if !ok {
 		return platform.Trap{}, fmt.Errorf("switch: address space %T is not from the ptrace platform", as)
 	}
-	var trap platform.Trap
-	var err error
-	if terr := c.t.do(func() { trap, err = c.switchOnTracer(pas, regs) }); terr != nil {
-		err = terr
+	if c.released {
+		return platform.Trap{}, fmt.Errorf("switch: context released")
 	}
+	if c.owner == 0 {
+		// Held until Release: every ptrace call for th must come from
+		// this thread.
+		runtime.LockOSThread()
+		c.owner = unix.Gettid()
+	}
+	trap, err := c.switchOnOwner(pas, regs)
 	if err != nil {
+		if unix.Gettid() != c.owner {
+			err = errNotOwner
+		}
 		return platform.Trap{}, fmt.Errorf("switch: %w", err)
 	}
 	return trap, nil
 }
 
-// switchOnTracer is Switch on the context's tracer thread.
-func (c *context) switchOnTracer(as *addressSpace, regs *platform.Registers) (platform.Trap, error) {
+// switchOnOwner is Switch on the context's owner thread.
+func (c *context) switchOnOwner(as *addressSpace, regs *platform.Registers) (platform.Trap, error) {
 	th, err := c.threadIn(as)
 	if err != nil {
 		return platform.Trap{}, err
@@ -72,7 +94,7 @@ func (c *context) switchOnTracer(as *addressSpace, regs *platform.Registers) (pl
 		return platform.Trap{}, err
 	}
 	c.fpValid = false
-	return th.switchTo(regs, func() bool { return c.interrupted.Swap(false) })
+	return th.switchTo(regs, &c.interrupted)
 }
 
 // threadIn returns the context's stub thread in as, creating it (and
@@ -90,6 +112,7 @@ func (c *context) threadIn(as *addressSpace) (*stub, error) {
 		as.forgetThread(th)
 		return nil, err
 	}
+	as.setTracer(th, c.owner)
 	c.as, c.th = as, th
 	return th, nil
 }
@@ -145,23 +168,21 @@ func (c *context) loadFP(th *stub) error {
 
 // FPState implements platform.FPContext.
 func (c *context) FPState() ([]byte, error) {
-	var out []byte
-	var err error
-	if terr := c.t.do(func() {
-		if !c.fpValid {
-			buf := make([]byte, len(c.p.fp.initial))
-			if c.fpOn == nil {
-				copy(buf, c.p.fp.initial)
-			} else if err = c.p.fp.getFP(c.fpOn, buf); err != nil {
-				return
+	if !c.fpValid {
+		buf := make([]byte, len(c.p.fp.initial))
+		if c.fpOn == nil {
+			copy(buf, c.p.fp.initial)
+		} else {
+			if c.owner == 0 || unix.Gettid() != c.owner {
+				return nil, fmt.Errorf("reading FPU state: %w", errNotOwner)
 			}
-			c.fp, c.fpValid = buf, true
+			if err := c.p.fp.getFP(c.fpOn, buf); err != nil {
+				return nil, err
+			}
 		}
-		out = append([]byte(nil), c.fp...)
-	}); terr != nil {
-		return nil, terr
+		c.fp, c.fpValid = buf, true
 	}
-	return out, err
+	return append([]byte(nil), c.fp...), nil
 }
 
 // SetFPState implements platform.FPContext.
@@ -170,9 +191,8 @@ func (c *context) SetFPState(b []byte) error {
 	if err != nil {
 		return err
 	}
-	return c.t.do(func() {
-		c.fp, c.fpValid, c.fpDirty = buf, true, true
-	})
+	c.fp, c.fpValid, c.fpDirty = buf, true, true
+	return nil
 }
 
 // Interrupt implements platform.Context.
@@ -186,9 +206,17 @@ func (c *context) Interrupt() {
 }
 
 // Release implements platform.Context: it ends the context's stub thread
-// and its tracer.
+// and unlocks the goroutine that Switch locked. Called by another
+// goroutine, it cannot end the stub thread (only its tracer can); the
+// thread then stays stopped until its address space is released.
 func (c *context) Release() {
-	c.t.do(c.dropThread)
-	c.t.stop()
-	c.p.forgetContext(c)
+	if c.released {
+		return
+	}
+	c.released = true
+	if c.owner != 0 && unix.Gettid() == c.owner {
+		c.dropThread()
+		c.owner = 0
+		runtime.UnlockOSThread()
+	}
 }

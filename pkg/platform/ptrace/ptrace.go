@@ -4,12 +4,15 @@
 // New starts a "master stub": a tiny static executable, built in memory,
 // that unmaps everything but its own code page at stubAddr and then waits
 // for orders. Every address space is a fork of the master, injected by the
-// master's tracer. Each stub has its own tracer: a goroutine locked to an OS
-// thread that makes all ptrace calls for it (Linux ties tracing to a
-// thread). Mapping memory into a stub is done by injecting mmap, munmap or
-// mprotect at a "syscall; int3" pair in the stub page; application code runs
-// under PTRACE_SYSEMU so its system calls stop before they execute and are
-// never executed by the host.
+// master's tracer. Linux ties tracing to a thread: the first thread of every
+// stub process, which serves injections, has its own tracer (a goroutine
+// locked to an OS thread that makes all ptrace calls for it); the thread a
+// context runs application code in is traced directly by the goroutine
+// that switches the context, locked to its OS thread (see context).
+// Mapping memory into a stub is done by injecting mmap, munmap or mprotect
+// at a "syscall; int3" pair in the stub page; application code runs under
+// PTRACE_SYSEMU so its system calls stop before they execute and are never
+// executed by the host.
 //
 // After New returns, the platform opens no host path: all stubs are forked
 // from the master, which holds the memory file at fd 3.
@@ -36,10 +39,9 @@ type Platform struct {
 
 	fp *fpFormat // how FPU state is read and written; the initial state
 
-	mu       sync.Mutex // guards spaces, contexts and closed
-	spaces   map[*addressSpace]struct{}
-	contexts map[*context]struct{}
-	closed   bool
+	mu     sync.Mutex // guards spaces and closed
+	spaces map[*addressSpace]struct{}
+	closed bool
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -58,7 +60,7 @@ func New(memFD int) (*Platform, error) {
 	}
 	defer unix.Close(exe)
 
-	p := &Platform{img: img, spaces: make(map[*addressSpace]struct{}), contexts: make(map[*context]struct{})}
+	p := &Platform{img: img, spaces: make(map[*addressSpace]struct{})}
 	p.master = &stub{img: img, pidfd: -1}
 	p.mt, err = startTracer(func() error { return p.startMaster(exe, memFD) })
 	if err != nil {
@@ -151,29 +153,16 @@ func (p *Platform) MinUserAddress() uintptr { return minUser }
 // MaxUserAddress implements platform.Platform: the stub page starts here.
 func (p *Platform) MaxUserAddress() uintptr { return stubAddr }
 
-// NewContext implements platform.Platform: a context gets its own tracer
-// thread; its stub thread is created at its first Switch.
+// NewContext implements platform.Platform. The context's stub thread is
+// created at its first Switch, traced by the thread of the calling
+// goroutine.
 func (p *Platform) NewContext() (platform.Context, error) {
-	t, err := startTracer(func() error { return nil })
-	if err != nil {
-		return nil, fmt.Errorf("new context: %w", err)
-	}
-	c := &context{p: p, t: t}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		t.stop()
 		return nil, fmt.Errorf("new context: platform closed")
 	}
-	p.contexts[c] = struct{}{}
-	return c, nil
-}
-
-// forgetContext removes a released context from the platform's set.
-func (p *Platform) forgetContext(c *context) {
-	p.mu.Lock()
-	delete(p.contexts, c)
-	p.mu.Unlock()
+	return &context{p: p}, nil
 }
 
 // NewAddressSpace implements platform.Platform: it forks the master stub
@@ -216,7 +205,7 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attaching new stub: %w", err)
 	}
-	as := &addressSpace{p: p, s: s, t: t, threads: make(map[*stub]struct{})}
+	as := &addressSpace{p: p, s: s, t: t, threads: make(map[*stub]struct{}), tracers: make(map[int]*stub)}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -235,15 +224,12 @@ func (p *Platform) Close() {
 		return
 	}
 	p.closed = true
-	spaces, contexts := p.spaces, p.contexts
-	p.spaces, p.contexts = nil, nil
+	spaces := p.spaces
+	p.spaces = nil
 	p.mu.Unlock()
+	// Killing every stub ends the contexts' Switches too (with an error).
 	for as := range spaces {
 		as.release()
-	}
-	// Every stub is dead: the contexts' tracers have nothing left to do.
-	for c := range contexts {
-		c.t.stop()
 	}
 	p.master.signalKill()
 	p.mt.do(p.master.kill)

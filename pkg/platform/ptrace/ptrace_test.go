@@ -50,7 +50,7 @@ const (
 
 // newTestPlatform returns a platform on a fresh memory file holding
 // testProg at offset 0; offset 0x1000 is the data page.
-func newTestPlatform(t *testing.T) (*Platform, int) {
+func newTestPlatform(t testing.TB) (*Platform, int) {
 	t.Helper()
 	fd, err := unix.MemfdCreate("ptrace-test", unix.MFD_CLOEXEC)
 	if err != nil {
@@ -71,7 +71,7 @@ func newTestPlatform(t *testing.T) (*Platform, int) {
 	return p, fd
 }
 
-func newMappedAS(t *testing.T, p *Platform) platform.AddressSpace {
+func newMappedAS(t testing.TB, p *Platform) platform.AddressSpace {
 	t.Helper()
 	as, err := p.NewAddressSpace()
 	if err != nil {

@@ -3,6 +3,8 @@ package ptrace
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -29,6 +31,8 @@ const (
 // stub is one thread of a stub process: the process's first thread (which
 // serves injections for its address space) or a thread created for one
 // context. Every method runs on the thread's tracer, except reapExit.
+// switchTo sets all registers, so code injected into a context thread
+// between two Switches does not disturb the application.
 type stub struct {
 	pid  int // the thread's id, used for ptrace and wait4
 	tgid int // the stub process's id
@@ -39,6 +43,9 @@ type stub struct {
 	img   *stubImage
 	base  platform.Registers // registers at attach, a template for injections
 	dead  error              // set once the stub has exited or ptrace failed
+	// tracer is the tid of the OS thread tracing a context thread, set
+	// under its addressSpace's mu once seized.
+	tracer int
 
 	// mu is held around every wait4 for the thread so that exactly one
 	// goroutine collects its exit (the thread's id may be reused after).
@@ -209,7 +216,7 @@ func (s *stub) siginfo() (siginfo, error) {
 
 // switchTo runs application code with regs until a syscall, fault,
 // synchronous signal or interrupt. intr is the context's interrupt flag.
-func (s *stub) switchTo(regs *platform.Registers, intr func() bool) (platform.Trap, error) {
+func (s *stub) switchTo(regs *platform.Registers, intr *atomic.Bool) (platform.Trap, error) {
 	if s.dead != nil {
 		return platform.Trap{}, s.dead
 	}
@@ -256,12 +263,12 @@ var syncSignals = map[unix.Signal]platform.TrapKind{
 
 // classify turns a stop into a trap; stopped is false when the stop is to
 // be suppressed and the application resumed.
-func (s *stub) classify(ws unix.WaitStatus, intr func() bool) (platform.Trap, bool, error) {
+func (s *stub) classify(ws unix.WaitStatus, intr *atomic.Bool) (platform.Trap, bool, error) {
 	if ws.StopSignal() == syscallStopSig {
 		return platform.Trap{Kind: platform.TrapSyscall}, true, nil
 	}
 	sig := stopSignal(ws)
-	if sig == interruptSignal && intr() {
+	if sig == interruptSignal && intr.Swap(false) {
 		return platform.Trap{Kind: platform.TrapInterrupted}, true, nil
 	}
 	kind, ok := syncSignals[sig]
@@ -297,23 +304,40 @@ func (s *stub) kill() {
 	} else if err := unix.Kill(s.pid, unix.SIGKILL); err != nil {
 		return
 	}
-	s.reapExit()
+	s.reapExit(true)
 }
 
 // reapExit waits for the exit of the thread, which must be dying (its
 // process was sent SIGKILL), and collects it. Any goroutine may call it:
 // wait4 from any thread of the sandbox sees the stubs every thread traces.
-func (s *stub) reapExit() {
+//
+// Only the thread's tracer may block in wait4 (block): if the tracer is
+// another thread, it may exit meanwhile (a context's tracer is the thread
+// of a task goroutine), which detaches the dying thread without waking
+// waiters, so a blocking wait4 would never return. Others poll: the thread
+// then is either reaped or no longer ours (ECHILD).
+func (s *stub) reapExit(block bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for !s.reaped {
+	opts := unix.WALL
+	if !block {
+		opts |= unix.WNOHANG
+	}
+	for polls := 0; !s.reaped; {
 		var ws unix.WaitStatus
-		_, err := unix.Wait4(s.pid, &ws, unix.WALL, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || ws.Exited() || ws.Signaled() {
+		wpid, err := unix.Wait4(s.pid, &ws, opts, nil)
+		switch {
+		case err == unix.EINTR:
+		case err != nil || (wpid == s.pid && (ws.Exited() || ws.Signaled())):
 			s.reaped = true
+		case wpid == 0:
+			// Dying takes the thread microseconds once it runs: let it
+			// run, and sleep (a millisecond at least) only if it is slow.
+			if polls++; polls < 1000 {
+				unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			} else {
+				time.Sleep(time.Millisecond)
+			}
 		}
 	}
 }

@@ -111,3 +111,38 @@ func TestFPStateIsPerContext(t *testing.T) {
 		t.Errorf("xmm0 after reset = %x", st[xmm0:xmm0+16])
 	}
 }
+
+// TestMapFileInOwnThread checks that a goroutine whose context runs in an
+// address space maps memory through its own stub thread: it does not need
+// the address space's tracer, which is kept busy here.
+func TestMapFileInOwnThread(t *testing.T) {
+	p, _ := newTestPlatform(t)
+	as := newMappedAS(t, p)
+	c, _ := p.NewContext()
+	defer c.Release()
+	r := startRegs(codeAddr)
+	mustSwitch(t, c, as, &r) // getpid
+	r.Rax = 7
+	mustSwitch(t, c, as, &r) // exit(7)
+
+	busy, release := make(chan struct{}), make(chan struct{})
+	go as.(*addressSpace).t.do(func() { close(busy); <-release })
+	<-busy
+	defer close(release)
+	// The next instructions store rdi at the data page, then read 0x500000,
+	// which faults until it is mapped.
+	if err := as.MapFile(0x500000, 0x1000, 0x1000, platform.ProtRead); err != nil {
+		t.Fatalf("MapFile: %v", err)
+	}
+	trap := mustSwitch(t, c, as, &r)
+	if trap.Kind != platform.TrapSignal || r.Rip != ripInt3+1 || r.Rax != 7 {
+		t.Fatalf("trap %+v rip %#x rax %d, want the int3 after reading 7 from the new mapping", trap, r.Rip, r.Rax)
+	}
+	if err := as.Unmap(0x500000, 0x1000); err != nil {
+		t.Fatalf("Unmap: %v", err)
+	}
+	r.Rip = ripStore + 8 // the load from 0x500000
+	if trap := mustSwitch(t, c, as, &r); trap.Kind != platform.TrapFault || trap.Addr != 0x500000 {
+		t.Fatalf("trap %+v after Unmap, want a fault at 0x500000", trap)
+	}
+}

@@ -10,8 +10,10 @@ import (
 var errStubGone = errors.New("ptrace: stub process is gone")
 
 // tracer is a goroutine locked to its own OS thread. Linux binds a ptrace
-// relationship to the tracing thread, so every ptrace and wait call for one
-// stub process runs on its tracer; other goroutines send it closures.
+// relationship to the tracing thread, so every ptrace and wait call for the
+// master stub and for the first thread of each stub process runs on its
+// tracer; other goroutines send it closures. (Context threads are traced by
+// their task's goroutine instead, without this hand-off: see context.)
 //
 // When the tracer stops, its goroutine returns while still locked, so the
 // Go runtime destroys the OS thread and PTRACE_O_EXITKILL kills any stub
