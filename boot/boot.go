@@ -68,9 +68,7 @@ func Run(a Args) (int, error) {
 	if err != nil {
 		return 1, err
 	}
-	if mode := control.NetworkMode(a.Conf.Network, spec); mode != "none" {
-		return 1, fmt.Errorf("--network=%s is not supported yet: use --network=none", mode)
-	}
+	netMode := control.NetworkMode(a.Conf.Network, spec)
 	plan, err := PlanMounts(spec, a.Conf.Overlay)
 	if err != nil {
 		return 1, fmt.Errorf("planning mounts: %w", err)
@@ -103,6 +101,13 @@ func Run(a Args) (int, error) {
 		return 1, fmt.Errorf("starting the ptrace platform: %w", err)
 	}
 	stdio := reopenStdio(a.StdioFDs, logger)
+	tty, err := takeTerminal(spec.Process.Terminal, a.StdioFDs[0])
+	if err != nil {
+		return 1, err
+	}
+	if err := setupNetwork(netMode); err != nil {
+		return 1, err
+	}
 	if err := confine(spec.Hostname); err != nil {
 		return 1, fmt.Errorf("confining the sandbox: %w", err)
 	}
@@ -125,12 +130,17 @@ func Run(a Args) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("creating the kernel: %w", err)
 	}
+	if err := registerNetwork(k); err != nil {
+		return 1, err
+	}
 	ns, err := buildMounts(k, plan, a.IOFDs, logger)
 	if err != nil {
 		return 1, fmt.Errorf("mounting the container's filesystems: %w", err)
 	}
 
-	procs := &kernelProcs{k: k, spec: spec, ns: ns, stdioFDs: stdio, log: logger}
+	ttys := newTerminals(k, tty, logger)
+	defer ttys.stop()
+	procs := &kernelProcs{k: k, spec: spec, ns: ns, stdioFDs: stdio, tty: tty, ttys: ttys, log: logger}
 	exitFile := os.NewFile(uintptr(a.ExitFD), "exit")
 	ctl := newController(procs, exitFile, logger)
 	code, err := serve(ctl, a.ControllerFD)

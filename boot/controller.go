@@ -42,6 +42,8 @@ type controller struct {
 	initPID  int32         // valid once started
 	initDone chan struct{} // closed once the init exited and its status is recorded
 	status   int           // the init's shell status, valid after initDone
+
+	execs execSessions // exec'd processes (controller_exec.go)
 }
 
 func newController(procs procTable, exitFile *os.File, logger *log.Logger) *controller {
@@ -68,6 +70,7 @@ func newServer(c *controller) *urpc.Server {
 	} {
 		s.Register(name, c.logPanics(name, fn))
 	}
+	c.registerExec(s)
 	return s
 }
 

@@ -16,9 +16,11 @@ type fsMakers struct {
 	overlay func(lower vfs.Filesystem) (vfs.Filesystem, error) // tmpfs upper over lower
 	tmpfs   func(options []string) (vfs.Filesystem, error)
 	dev     func() (vfs.Filesystem, error)
-	proc    func(k *kernel.Kernel, ns *vfs.MountNamespace) (vfs.Filesystem, error)
+	proc    func(k *kernel.Kernel, ns *vfs.MountNamespace, sysctl map[string]string) (vfs.Filesystem, error)
 	sys     func(k *kernel.Kernel) (vfs.Filesystem, error)
 	host    func(fd int) (*vfs.File, error) // a host fd imported as a file (stdio)
+	devpts  func(options []string) (vfs.Filesystem, error)
+	mqueue  func() (vfs.Filesystem, error)
 }
 
 // makers are the filesystems of this build, filled in by fs_*.go files.
@@ -58,7 +60,9 @@ func (m fsMakers) build(k *kernel.Kernel, plan []PlannedMount, ioFDs []int, logg
 			logger.Printf("skipping mount %s (%s): %s", p.Destination, p.Source, skip)
 			continue
 		}
-		if err := ns.Mount(p.Destination, fs, vfs.MountOptions{ReadOnly: p.ReadOnly, Source: p.Source}); err != nil {
+		flags, data := mountFlags(p.Options)
+		opts := vfs.MountOptions{ReadOnly: p.ReadOnly, Source: p.Source, Flags: flags, Data: data, Root: p.Root}
+		if err := ns.Mount(p.Destination, fs, opts); err != nil {
 			return nil, err
 		}
 		logger.Printf("mounted %s at %s", fs.Name(), p.Destination)
@@ -78,7 +82,7 @@ func (m fsMakers) mountFS(k *kernel.Kernel, ns *vfs.MountNamespace, p PlannedMou
 		if m.proc == nil {
 			return nil, "the proc filesystem is not available yet", nil
 		}
-		fs, err = m.proc(k, ns)
+		fs, err = m.proc(k, ns, p.Sysctl)
 	case MountSys:
 		if m.sys == nil {
 			return nil, "the sysfs filesystem is not available yet", nil
@@ -93,6 +97,16 @@ func (m fsMakers) mountFS(k *kernel.Kernel, ns *vfs.MountNamespace, p PlannedMou
 		default:
 			return nil, "neither the dev nor the tmpfs filesystem is available yet", nil
 		}
+	case MountDevpts:
+		if m.devpts == nil {
+			return nil, "the devpts filesystem is not available yet", nil
+		}
+		fs, err = m.devpts(p.Options)
+	case MountMqueue:
+		if m.mqueue == nil {
+			return nil, "the mqueue filesystem is not available yet", nil
+		}
+		fs, err = m.mqueue()
 	case MountTmpfs:
 		if m.tmpfs == nil {
 			return nil, "the tmpfs filesystem is not available yet", nil

@@ -23,7 +23,7 @@ func fakeMakers(goferFDs *[]int) fsMakers {
 		*goferFDs = append(*goferFDs, fd)
 		return tmpfs.New(tmpfs.Options{Mode: 0o755}), nil
 	}
-	m.proc = func(_ *kernel.Kernel, _ *vfs.MountNamespace) (vfs.Filesystem, error) {
+	m.proc = func(_ *kernel.Kernel, _ *vfs.MountNamespace, _ map[string]string) (vfs.Filesystem, error) {
 		return vfs.NewSyntheticFS("proc", 0x9fa0, vfs.NewStaticDir(0o555, nil)), nil
 	}
 	return m
@@ -62,11 +62,22 @@ func TestBuildMounts(t *testing.T) {
 	if fmt.Sprint(fds) != "[10 11 12]" {
 		t.Errorf("gofer connections used in order %v", fds)
 	}
-	want := "/:tmpfs /proc:proc /dev:tmpfs /dev/shm:tmpfs /sys:sysfs,ro /data:tmpfs,ro /tmp:tmpfs /more/data:tmpfs"
+	want := "/:tmpfs /proc:proc /dev:tmpfs /dev/pts:devpts /dev/shm:tmpfs /dev/mqueue:mqueue /sys:sysfs,ro " +
+		"/data:tmpfs,ro /tmp:tmpfs /more/data:tmpfs"
 	if got := mountTable(ns); got != want {
 		t.Errorf("mounts:\n got %s\nwant %s", got, want)
 	}
-	for _, skipped := range []string{"/dev/pts", "/dev/mqueue", "/sys/fs/cgroup"} {
+	info := map[string]vfs.MountInfo{}
+	for _, mi := range ns.Mounts() {
+		info[mi.Target] = mi
+	}
+	if pts := info["/dev/pts"]; pts.Options != "rw,nosuid,noexec" || pts.Data != "ptmxmode=0666,mode=0620,gid=5" {
+		t.Errorf("/dev/pts options %q data %q", pts.Options, pts.Data)
+	}
+	if d := info["/more/data"]; d.Root != "/srv2" {
+		t.Errorf("bind mount root %q, want /srv2", d.Root)
+	}
+	for _, skipped := range []string{"/sys/fs/cgroup"} {
 		if !strings.Contains(logs.String(), "skipping mount "+skipped) {
 			t.Errorf("no log line for skipping %s:\n%s", skipped, logs.String())
 		}

@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"bulwark.dev/pkg/fs/dev"
+	"bulwark.dev/pkg/fs/devpts"
 	goferfs "bulwark.dev/pkg/fs/gofer"
 	"bulwark.dev/pkg/fs/host"
+	"bulwark.dev/pkg/fs/mqueue"
 	"bulwark.dev/pkg/fs/overlay"
 	"bulwark.dev/pkg/fs/proc"
 	sysfs "bulwark.dev/pkg/fs/sys"
@@ -33,8 +35,8 @@ func init() {
 	makers.overlay = func(lower vfs.Filesystem) (vfs.Filesystem, error) {
 		return overlay.New(tmpfs.New(tmpfs.Options{Mode: 0o755}), lower)
 	}
-	makers.proc = func(k *kernel.Kernel, _ *vfs.MountNamespace) (vfs.Filesystem, error) {
-		return proc.New(k), nil
+	makers.proc = func(k *kernel.Kernel, _ *vfs.MountNamespace, sysctl map[string]string) (vfs.Filesystem, error) {
+		return proc.NewWithSysctls(k, sysctl), nil
 	}
 	makers.sys = func(k *kernel.Kernel) (vfs.Filesystem, error) {
 		n := 1
@@ -52,6 +54,14 @@ func init() {
 	}
 	makers.dev = func() (vfs.Filesystem, error) { return dev.New() }
 	makers.host = host.NewFile
+	makers.devpts = func(options []string) (vfs.Filesystem, error) {
+		mode, err := octalOption(options, "ptmxmode")
+		if err != nil {
+			return nil, err
+		}
+		return devpts.New(mode)
+	}
+	makers.mqueue = func() (vfs.Filesystem, error) { return mqueue.New(), nil }
 }
 
 // tmpfsOptions reads the mode=, uid= and gid= options of a tmpfs mount;
@@ -82,4 +92,21 @@ func tmpfsOptions(options []string) (tmpfs.Options, error) {
 		*dst = uint32(n)
 	}
 	return o, nil
+}
+
+// octalOption returns the octal value of option key= (0 when absent).
+func octalOption(options []string, key string) (uint32, error) {
+	var v uint32
+	for _, opt := range options {
+		k, val, ok := strings.Cut(opt, "=")
+		if !ok || k != key {
+			continue
+		}
+		n, err := strconv.ParseUint(val, 8, 12)
+		if err != nil {
+			return 0, fmt.Errorf("option %q: %w", opt, err)
+		}
+		v = uint32(n)
+	}
+	return v, nil
 }

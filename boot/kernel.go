@@ -16,7 +16,9 @@ type kernelProcs struct {
 	k        *kernel.Kernel
 	spec     *specs.Spec
 	ns       *vfs.MountNamespace
-	stdioFDs []int // the container's stdin, stdout, stderr on the host
+	stdioFDs []int         // the container's stdin, stdout, stderr on the host
+	tty      *hostTerminal // the container's terminal, or nil
+	ttys     *terminals    // keyboard signals of terminals (tty.go)
 	log      *log.Logger
 }
 
@@ -49,6 +51,12 @@ func (kp *kernelProcs) startInit() (int32, func() kernel.ExitStatus, error) {
 		fdt.Release()
 		fsc.Release()
 		return 0, nil, err
+	}
+	if kp.tty != nil {
+		// The init leads its session: the terminal is its controlling one.
+		if err := tg.AttachTerminal(kp.tty.id); err != nil {
+			kp.log.Printf("attaching the terminal to the init: %v", err)
+		}
 	}
 	kp.k.Start(tg)
 	return tg.PID(), tg.Wait, nil

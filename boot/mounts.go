@@ -3,8 +3,10 @@ package boot
 import (
 	"fmt"
 	"path"
+	"strings"
 
 	"bulwark.dev/pkg/specutils"
+	"bulwark.dev/pkg/vfs"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -28,9 +30,13 @@ const (
 	MountSkip
 	// MountSys is the minimal sysfs.
 	MountSys
+	// MountDevpts is the minimal devpts (for /dev/pts).
+	MountDevpts
+	// MountMqueue is the minimal mqueue filesystem (for /dev/mqueue).
+	MountMqueue
 )
 
-var kindNames = []string{"gofer", "proc", "dev", "tmpfs", "skip", "sysfs"}
+var kindNames = []string{"gofer", "proc", "dev", "tmpfs", "skip", "sysfs", "devpts", "mqueue"}
 
 func (k MountKind) String() string {
 	if int(k) < len(kindNames) {
@@ -49,13 +55,51 @@ type PlannedMount struct {
 	Source      string   // shown in /proc/mounts
 	Options     []string // the spec's options (tmpfs size=, mode=, ...)
 	Reason      string   // MountSkip: why
+	// Sysctl are the spec's sysctls, shown by a proc mount.
+	Sysctl map[string]string
+	// Root is a bind mount's source, shown as the mount's root in
+	// mountinfo; "" for other mounts.
+	Root string
+}
+
+// mountFlagOptions are the spec options that set (true) or clear (false)
+// a per-mount flag.
+var mountFlagOptions = map[string]struct {
+	flag vfs.MountFlags
+	set  bool
+}{
+	"nosuid": {vfs.MountNoSuid, true}, "suid": {vfs.MountNoSuid, false},
+	"nodev": {vfs.MountNoDev, true}, "dev": {vfs.MountNoDev, false},
+	"noexec": {vfs.MountNoExec, true}, "exec": {vfs.MountNoExec, false},
+	"noatime": {vfs.MountNoAtime, true}, "atime": {vfs.MountNoAtime, false},
+	"nodiratime": {vfs.MountNoDiratime, true}, "diratime": {vfs.MountNoDiratime, false},
+	"strictatime": {vfs.MountStrictAtime, true}, "relatime": {vfs.MountStrictAtime | vfs.MountNoAtime, false},
+}
+
+// mountFlags returns the per-mount flags of spec mount options and the
+// filesystem's own key=value options, comma-separated.
+func mountFlags(options []string) (vfs.MountFlags, string) {
+	var flags vfs.MountFlags
+	var data []string
+	for _, o := range options {
+		if f, ok := mountFlagOptions[o]; ok {
+			if f.set {
+				flags |= f.flag
+			} else {
+				flags &^= f.flag
+			}
+			continue
+		}
+		if strings.Contains(o, "=") {
+			data = append(data, o)
+		}
+	}
+	return flags, strings.Join(data, ",")
 }
 
 // skipReasons are spec mount types that are not served yet, mounted over
 // nothing: the directory (if any) of the underlying filesystem shows.
 var skipReasons = map[string]string{
-	"devpts":  "devpts is not supported yet (no terminals)",
-	"mqueue":  "POSIX message queues are not supported yet",
 	"cgroup":  "cgroupfs is not supported yet",
 	"cgroup2": "cgroupfs is not supported yet",
 }
@@ -90,15 +134,23 @@ func PlanMounts(spec *specs.Spec, overlay bool) ([]PlannedMount, error) {
 		switch {
 		case specutils.IsBindMount(m):
 			p.Kind, p.GoferIndex = MountGofer, next
+			p.Root = path.Clean(m.Source)
 			next++
 		case m.Type == "proc":
 			p.Kind = MountProc
+			if spec.Linux != nil {
+				p.Sysctl = spec.Linux.Sysctl
+			}
 		case m.Type == "sysfs":
 			p.Kind = MountSys
 		case m.Type == "tmpfs" && p.Destination == "/dev":
 			p.Kind = MountDev
 		case m.Type == "tmpfs":
 			p.Kind = MountTmpfs
+		case m.Type == "devpts":
+			p.Kind = MountDevpts
+		case m.Type == "mqueue":
+			p.Kind = MountMqueue
 		default:
 			p.Kind, p.Reason = MountSkip, skipReasons[m.Type]
 			if p.Reason == "" {

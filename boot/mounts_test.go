@@ -37,8 +37,8 @@ func TestPlanMountsRuncDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	// runc's default root is read-only, so it gets no overlay.
-	want := "/=gofer#0,ro /proc=proc /dev=dev /dev/pts=skip /dev/shm=tmpfs " +
-		"/dev/mqueue=skip /sys=sysfs,ro /sys/fs/cgroup=skip,ro"
+	want := "/=gofer#0,ro /proc=proc /dev=dev /dev/pts=devpts /dev/shm=tmpfs " +
+		"/dev/mqueue=mqueue /sys=sysfs,ro /sys/fs/cgroup=skip,ro"
 	if got := planString(plan); got != want {
 		t.Errorf("plan:\n got %s\nwant %s", got, want)
 	}

@@ -43,11 +43,14 @@ func platformRules() seccomp.Rules {
 }
 
 // ttyIoctls are the ioctls pkg/fs/host forwards to a host stdio fd:
-// FIONREAD (as TIOCINQ) and the terminal get/set calls. Others, TIOCSTI
-// (faking terminal input) first, are refused.
+// FIONREAD (as TIOCINQ) and the termios and window-size calls. Others,
+// TIOCSTI (faking terminal input) first, are refused. The job-control
+// requests (TIOCGPGRP, TIOCSPGRP, TIOCGSID, TIOCSCTTY, TIOCNOTTY) are
+// answered by the sandbox kernel and never reach the host; the sandbox's
+// own TIOCSCTTY (boot/tty.go) is allowed below.
 var ttyIoctls = []uint64{
 	unix.TIOCINQ, unix.TCGETS, unix.TCSETS, unix.TCSETSW, unix.TCSETSF,
-	unix.TIOCGWINSZ, unix.TIOCSWINSZ, unix.TIOCGPGRP, unix.TIOCSPGRP,
+	unix.TIOCGWINSZ, unix.TIOCSWINSZ,
 }
 
 // fileRules are the host file syscalls on fds the sandbox holds: the
@@ -78,6 +81,9 @@ func fileRules() seccomp.Rules {
 	for _, cmd := range ttyIoctls {
 		r.Add(unix.SYS_IOCTL, seccomp.Rule{seccomp.ArgMaskedEq(1, 0xffffffff, cmd)})
 	}
+	// Taking an exec'd process's terminal as the sandbox's controlling
+	// terminal (boot/tty.go), never stealing one (argument 1).
+	r.Add(unix.SYS_IOCTL, seccomp.Rule{seccomp.ArgMaskedEq(1, 0xffffffff, unix.TIOCSCTTY), seccomp.ArgEq(2, 0)})
 	return r
 }
 
@@ -86,6 +92,7 @@ func sandboxFilter() seccomp.Filter {
 	allow := seccomp.GoRuntime()
 	allow.Merge(platformRules())
 	allow.Merge(fileRules())
+	allow.Merge(netRules())
 	return seccomp.Filter{
 		Allow: allow,
 		// glibc (cgo builds) starts threads with clone3, whose flags a

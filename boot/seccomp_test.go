@@ -54,6 +54,7 @@ func TestSandboxFilter(t *testing.T) {
 		atFDCWD  = 1<<64 - 100
 		stubPID  = 4242
 		hiGarble = 0xdead_beef_0000_0000
+		netType  = unix.SOCK_NONBLOCK | unix.SOCK_CLOEXEC
 	)
 	threadFlags := uint64(unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 		unix.CLONE_SYSVSEM | unix.CLONE_THREAD | unix.CLONE_SETTLS)
@@ -86,12 +87,23 @@ func TestSandboxFilter(t *testing.T) {
 		{"clone new namespace", unix.SYS_CLONE, []uint64{threadFlags | unix.CLONE_NEWNS}, kill},
 		{"thread", unix.SYS_CLONE, []uint64{threadFlags}, allow},
 		{"clone3", unix.SYS_CLONE3, nil, seccomp.Errno(unix.ENOSYS)},
-		// No new sockets or connections.
+		// Sockets: only the inet and netlink ones pkg/net/inet creates
+		// (seccomp_net.go), with exactly its arguments.
 		{"socket inet", unix.SYS_SOCKET, []uint64{unix.AF_INET, unix.SOCK_STREAM, 0}, kill},
+		{"socket inet host", unix.SYS_SOCKET, []uint64{unix.AF_INET6, netType | unix.SOCK_STREAM, unix.IPPROTO_TCP}, allow},
+		{"socket netlink route", unix.SYS_SOCKET, []uint64{unix.AF_NETLINK, netType | unix.SOCK_RAW, unix.NETLINK_ROUTE}, allow},
+		{"socket netlink audit", unix.SYS_SOCKET, []uint64{unix.AF_NETLINK, netType | unix.SOCK_RAW, unix.NETLINK_AUDIT}, kill},
+		{"socket raw ip", unix.SYS_SOCKET, []uint64{unix.AF_INET, netType | unix.SOCK_RAW, unix.IPPROTO_TCP}, kill},
+		{"socket packet", unix.SYS_SOCKET, []uint64{unix.AF_PACKET, netType | unix.SOCK_RAW, 0x300}, kill},
 		{"socket unix", unix.SYS_SOCKET, []uint64{unix.AF_UNIX, unix.SOCK_STREAM, 0}, kill},
 		{"socketpair", unix.SYS_SOCKETPAIR, nil, kill},
-		{"connect", unix.SYS_CONNECT, nil, kill},
-		{"bind", unix.SYS_BIND, nil, kill},
+		{"connect", unix.SYS_CONNECT, nil, allow},
+		{"bind", unix.SYS_BIND, nil, allow},
+		{"tcp_nodelay", unix.SYS_SETSOCKOPT, []uint64{5, unix.IPPROTO_TCP, unix.TCP_NODELAY}, allow},
+		{"so_bindtodevice", unix.SYS_SETSOCKOPT, []uint64{5, unix.SOL_SOCKET, unix.SO_BINDTODEVICE}, kill},
+		{"set so_error", unix.SYS_SETSOCKOPT, []uint64{5, unix.SOL_SOCKET, unix.SO_ERROR}, kill},
+		{"siocgifflags", unix.SYS_IOCTL, []uint64{5, unix.SIOCGIFFLAGS}, allow},
+		{"siocsifflags", unix.SYS_IOCTL, []uint64{5, unix.SIOCSIFFLAGS}, kill},
 		{"accept4", unix.SYS_ACCEPT4, []uint64{5, 0, 0, unix.SOCK_CLOEXEC | unix.SOCK_NONBLOCK}, allow},
 		{"so_type", unix.SYS_GETSOCKOPT, []uint64{5, unix.SOL_SOCKET, unix.SO_TYPE}, allow},
 		{"so_peercred", unix.SYS_GETSOCKOPT, []uint64{5, unix.SOL_SOCKET, unix.SO_PEERCRED}, kill},
@@ -115,6 +127,10 @@ func TestSandboxFilter(t *testing.T) {
 		{"fionread", unix.SYS_IOCTL, []uint64{0, unix.TIOCINQ}, allow},
 		{"tcgets, garbage upper half", unix.SYS_IOCTL, []uint64{0, hiGarble | unix.TCGETS}, allow},
 		{"tiocsti", unix.SYS_IOCTL, []uint64{0, unix.TIOCSTI}, kill},
+		{"tiocsctty", unix.SYS_IOCTL, []uint64{0, unix.TIOCSCTTY, 0}, allow},
+		{"tiocsctty steal", unix.SYS_IOCTL, []uint64{0, unix.TIOCSCTTY, 1}, kill},
+		{"tiocspgrp", unix.SYS_IOCTL, []uint64{0, unix.TIOCSPGRP}, kill},
+		{"tiocswinsz", unix.SYS_IOCTL, []uint64{0, unix.TIOCSWINSZ}, allow},
 		{"punch hole", unix.SYS_FALLOCATE, []uint64{3, unix.FALLOC_FL_PUNCH_HOLE | unix.FALLOC_FL_KEEP_SIZE}, allow},
 		{"fallocate", unix.SYS_FALLOCATE, []uint64{3, 0}, kill},
 		{"getdents64", unix.SYS_GETDENTS64, nil, kill},

@@ -42,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		&cmd.Create{Conf: conf}, &cmd.Start{Conf: conf}, &cmd.Run{Conf: conf},
 		&cmd.State{Conf: conf}, &cmd.Kill{Conf: conf}, &cmd.Delete{Conf: conf},
 		&cmd.List{Conf: conf}, &cmd.Wait{Conf: conf},
+		&cmd.Exec{Conf: conf}, &cmd.Pause{Conf: conf}, &cmd.Resume{Conf: conf},
 	} {
 		cdr.Register(c, "container lifecycle")
 	}
@@ -53,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cdr.Register(&cmd.Do{Conf: conf}, "helpers")
 	cdr.Register(&cmd.Boot{Conf: conf}, "internal (started by runsc itself)")
 	cdr.Register(&cmd.Gofer{Conf: conf}, "internal (started by runsc itself)")
+	cdr.Register(&cmd.ExecWait{Conf: conf}, "internal (started by runsc itself)")
 
 	if err := top.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -26,8 +26,10 @@ import (
 // readyLimit bounds how long Create waits for the sandbox to become ready.
 const readyLimit = 15 * time.Second
 
-// cloneFlags are the namespaces the gofer and the sandbox get.
-const cloneFlags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS | unix.CLONE_NEWNET
+// cloneFlags are the namespaces the gofer gets (the sandbox's follow the
+// spec: sandboxNamespaces); the network namespace is chosen per child
+// (netPlacement).
+const cloneFlags = unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS
 
 // Names of the files Create makes in the state directory.
 const (
@@ -83,13 +85,12 @@ func checkArgs(a CreateArgs) error {
 		return fmt.Errorf("sandbox: bundle directory %q is not absolute", a.BundleDir)
 	case a.StateDir == "":
 		return errors.New("sandbox: no state directory")
-	case a.ConsoleSocket != "" || a.Spec.Process.Terminal:
-		return errors.New("terminals are not supported yet: set process.terminal to false and pass no --console-socket")
+	case a.ConsoleSocket != "":
+		return errors.New("sandbox: the console socket is served by the caller: pass the pty slave as Stdio")
+	case a.Spec.Process.Terminal && a.Stdio == nil:
+		return errors.New("sandbox: process.terminal needs a terminal as Stdio")
 	case a.Stdio != nil && len(a.Stdio) != 3:
 		return fmt.Errorf("sandbox: %d stdio files, want 3", len(a.Stdio))
-	}
-	if control.NetworkMode(a.Conf.Network, a.Spec) == "host" {
-		return errors.New("--network=host is not supported yet: use --network=none (a spec naming a network namespace path implies host)")
 	}
 	return nil
 }
@@ -110,6 +111,12 @@ func (l *launch) run() (*Sandbox, error) {
 		ID:            a.ID,
 		ControlSocket: filepath.Join(a.StateDir, ctlSockName),
 		ExitFile:      filepath.Join(a.StateDir, exitName),
+	}
+
+	// The sandbox's namespaces, checked before anything starts.
+	sandboxFlags, sandboxJoins, err := sandboxNamespaces(a.Spec)
+	if err != nil {
+		return nil, err
 	}
 
 	// One socketpair per gofer mount: the gofer serves one end, the
@@ -135,7 +142,7 @@ func (l *launch) run() (*Sandbox, error) {
 	goferArgs = append(goferArgs, "--spec-fd="+fdNum(goferFiles, goferSpec))
 	goferFiles = append(goferFiles, goferEnds...)
 	goferArgs = append(goferArgs, "--io-fds="+fdList(goferFiles, goferEnds))
-	g, err := l.start("gofer", exe, goferArgs, goferFiles, goferLogName)
+	g, err := l.start("gofer", exe, goferArgs, goferFiles, goferLogName, cloneFlags, nil, netPlacement{own: true})
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +183,7 @@ func (l *launch) run() (*Sandbox, error) {
 		"--stdio-fds=" + fdList(bootFiles, stdio),
 		"--io-fds=" + fdList(bootFiles, sandboxEnds),
 	}
-	b, err := l.start("sandbox", exe, bootArgs, bootFiles, bootLogName)
+	b, err := l.start("sandbox", exe, bootArgs, bootFiles, bootLogName, sandboxFlags, sandboxJoins, sandboxNet(a))
 	if err != nil {
 		return nil, err
 	}
@@ -215,10 +222,12 @@ func (l *launch) specFile() (*os.File, error) {
 	return f, nil
 }
 
-// start runs `exe <global flags> args...` detached in new namespaces with
-// files as fds 3, 4, ... and stdout/stderr appended to logName in the
-// state directory.
-func (l *launch) start(name, exe string, args []string, files []*os.File, logName string) (*child, error) {
+// start runs `exe <global flags> args...` detached in the new namespaces
+// of flags, after joining joins (the network one per np), with files as
+// fds 3, 4, ... and stdout/stderr appended to logName in the state
+// directory.
+func (l *launch) start(name, exe string, args []string, files []*os.File, logName string,
+	flags uintptr, joins []nsJoin, np netPlacement) (*child, error) {
 	logPath := filepath.Join(l.args.StateDir, logName)
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
 	if err != nil {
@@ -236,7 +245,7 @@ func (l *launch) start(name, exe string, args []string, files []*os.File, logNam
 		Stderr:     logf,
 		ExtraFiles: files,
 		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: cloneFlags,
+			Cloneflags: flags | netFlag(np),
 			Setsid:     true,
 		},
 	}
@@ -249,7 +258,7 @@ func (l *launch) start(name, exe string, args []string, files []*os.File, logNam
 		defer unix.Close(fd)
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startJoined(cmd, joins, np); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	c := &child{name: name, cmd: cmd, exited: make(chan struct{}), log: logPath}

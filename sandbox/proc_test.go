@@ -216,7 +216,6 @@ func TestCheckArgs(t *testing.T) {
 	bad := map[string]func(*CreateArgs){
 		"terminal": func(a *CreateArgs) { a.Spec.Process.Terminal = true },
 		"console":  func(a *CreateArgs) { a.ConsoleSocket = "/tmp/x.sock" },
-		"network":  func(a *CreateArgs) { a.Conf.Network = "host" },
 		"relative": func(a *CreateArgs) { a.BundleDir = "bundle" },
 		"stdio":    func(a *CreateArgs) { a.Stdio = []*os.File{os.Stdin} },
 		"no id":    func(a *CreateArgs) { a.ID = "" },

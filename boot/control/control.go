@@ -31,6 +31,17 @@ const (
 	Processes = "Processes"
 	// Destroy kills every process and makes the sandbox process exit.
 	Destroy = "Destroy"
+	// Exec starts a new process in the running container. Argument:
+	// ExecArgs; files: the process's fds 0..n-1 (ExecArgs.NumFDs of them),
+	// then the session's liveness fd. Result: ExecResult.
+	Exec = "Exec"
+	// ExecWait blocks until an exec'd process exits and collects its
+	// status (the session ends). Argument: WaitPIDArgs. Result: WaitResult.
+	ExecWait = "ExecWait"
+	// Pause freezes every process of the sandbox.
+	Pause = "Pause"
+	// Resume thaws a paused sandbox.
+	Resume = "Resume"
 )
 
 // ReadyResult is the answer to Ready.
@@ -60,6 +71,24 @@ type WaitPIDArgs struct {
 // or 128+signal).
 type WaitResult struct {
 	Status int `json:"status"`
+}
+
+// ExecArgs describe a process to start in the running container. Process
+// is complete: the caller merged the container's defaults (env, cwd,
+// user) as runc does. NumFDs files come with the call and become the
+// process's fds 0..NumFDs-1 (stdin, stdout, stderr, then preserved fds);
+// one more file follows them: the read end of a pipe whose write end the
+// caller's host process keeps open for as long as it lives. When that end
+// closes (the caller died) the sandbox kills the process with SIGKILL, so
+// the process never outlives the host process standing for it.
+type ExecArgs struct {
+	Process *specs.Process `json:"process"`
+	NumFDs  int            `json:"numFDs"`
+}
+
+// ExecResult is the answer to Exec.
+type ExecResult struct {
+	PID int32 `json:"pid"` // the new process's pid inside the sandbox
 }
 
 // ExitRecord is the content of the exit-status file, e.g. {"status":137}.

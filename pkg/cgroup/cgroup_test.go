@@ -1,6 +1,7 @@
 package cgroup
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -316,5 +317,37 @@ func TestRealV1(t *testing.T) {
 		if _, err := os.Stat(d); !os.IsNotExist(err) {
 			t.Errorf("%s left after Delete", d)
 		}
+	}
+}
+
+func TestV1ExtraSettings(t *testing.T) {
+	swap, oom, w := uint64(40), true, uint16(300)
+	res := &specs.LinuxResources{
+		Memory:  &specs.LinuxMemory{Swappiness: &swap, DisableOOMKiller: &oom},
+		BlockIO: &specs.LinuxBlockIO{Weight: &w, ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{{Rate: 100}}},
+	}
+	s, err := v1ExtraSettings(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(s)
+	want := "[{memory memory.swappiness 40 false} {memory memory.oom_control 1 false} " +
+		"{blkio blkio.weight 300 false} {blkio blkio.throttle.read_bps_device 0:0 100 false}]"
+	if got != want {
+		t.Errorf("settings\n got %s\nwant %s", got, want)
+	}
+	bad := uint64(101)
+	if _, err := v1ExtraSettings(&specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: &bad}}); err == nil {
+		t.Error("swappiness 101 accepted")
+	}
+	// A controller file the host lacks fails.
+	dir := t.TempDir()
+	err = applyV1(map[string]string{"blkio": dir, "memory": dir}, &specs.LinuxResources{BlockIO: res.BlockIO}, nil)
+	if err == nil || !strings.Contains(err.Error(), "blkio.weight") {
+		t.Errorf("applyV1 without blkio.weight: %v", err)
+	}
+	err = applyV1(map[string]string{}, &specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "hugetlb") {
+		t.Errorf("applyV1 without hugetlb: %v", err)
 	}
 }

@@ -65,14 +65,21 @@ func limit(v int64) string {
 
 // applyV1 writes res into the v1 controller directories.
 func applyV1(dirs map[string]string, res *specs.LinuxResources, logf func(string, ...any)) error {
-	for _, st := range v1Settings(res) {
+	extra, err := v1ExtraSettings(res)
+	if err != nil {
+		return err
+	}
+	for _, st := range append(v1Settings(res), extra...) {
 		dir, ok := dirs[st.ctrl]
 		if !ok {
 			return fmt.Errorf("the spec sets %s, but the %s cgroup controller is not mounted", st.file, st.ctrl)
 		}
-		if st.optional && !exists(dir, st.file) {
-			logf("cgroup: %s does not exist (accounting disabled on this host): %s not applied", st.file, st.value)
-			continue
+		if !exists(dir, st.file) {
+			if st.optional {
+				logf("cgroup: %s does not exist (accounting disabled on this host): %s not applied", st.file, st.value)
+				continue
+			}
+			return fmt.Errorf("the spec sets %s, which this host's %s cgroup controller does not have", st.file, st.ctrl)
 		}
 		if err := writeFile(dir, st.file, st.value); err != nil {
 			return err

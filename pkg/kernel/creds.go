@@ -8,15 +8,22 @@ import (
 // noID is the -1 that leaves an id unchanged in setre*id/setres*id.
 const noID = ^uint32(0)
 
-// fixCaps applies Linux's capability rules after a uid change (without
-// SECBIT_KEEP_CAPS): losing every root uid clears the permitted and
-// effective sets; an effective uid leaving 0 clears the effective set and
-// one becoming 0 restores it from the permitted set.
+// fixCaps applies Linux's capability rules after a uid change: losing
+// every root uid clears the ambient set and, without SECBIT_KEEP_CAPS, the
+// permitted and effective sets; an effective uid leaving 0 clears the
+// effective set and one becoming 0 restores it from the permitted set.
+// SECBIT_NO_SETUID_FIXUP turns all of this off.
 func fixCaps(old, c *auth.Credentials) {
+	if old.SecureBits&linux.SECBIT_NO_SETUID_FIXUP != 0 {
+		return
+	}
 	wasRoot := old.RealUID == 0 || old.EffectiveUID == 0 || old.SavedUID == 0
 	isRoot := c.RealUID == 0 || c.EffectiveUID == 0 || c.SavedUID == 0
 	if wasRoot && !isRoot {
-		c.PermittedCaps, c.EffectiveCaps, c.AmbientCaps = 0, 0, 0
+		if old.SecureBits&linux.SECBIT_KEEP_CAPS == 0 {
+			c.PermittedCaps, c.EffectiveCaps = 0, 0
+		}
+		c.AmbientCaps = 0
 	}
 	if old.EffectiveUID == 0 && c.EffectiveUID != 0 {
 		c.EffectiveCaps = 0

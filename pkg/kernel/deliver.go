@@ -25,6 +25,12 @@ func (t *Task) deliverSignals() bool {
 			t.waitWhileStopped()
 			continue
 		}
+		if k.frozen() {
+			// Signals stay pending while frozen (freeze.go).
+			k.mu.Unlock()
+			t.holdWhileFrozen()
+			continue
+		}
 		info, ok := t.dequeueLocked(t.mask)
 		if !ok {
 			if t.haveSavedMask {

@@ -36,6 +36,7 @@ type Kernel struct {
 	tasks   map[int32]*Task        // k.mu: live tasks by tid
 	tgs     map[int32]*ThreadGroup // k.mu: thread groups by pid, zombies included
 	lastPID int32                  // k.mu
+	ttys    map[uint64]*terminal   // k.mu: job-control state of terminals (tty.go)
 
 	futexes futexTable // futex waiters
 

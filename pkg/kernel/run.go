@@ -13,7 +13,7 @@ import (
 // running application code and serving its traps until the task exits.
 func (t *Task) run() {
 	defer t.k.running.Done()
-	for t.deliverSignals() {
+	for t.enterUser() { // freeze.go: holds the task while the kernel is frozen
 		start := time.Now()
 		t.switchStart.Store(start.UnixNano())
 		trap, err := t.ctx.Switch(t.mm.AddressSpace(), &t.regs)

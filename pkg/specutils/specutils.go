@@ -80,6 +80,32 @@ func Validate(spec *specs.Spec, bundleDir string) error {
 			return fmt.Errorf("mounts[%d].destination %q must be an absolute path", i, m.Destination)
 		}
 	}
+	return validateRlimits(p.Rlimits)
+}
+
+// rlimitTypes are the rlimit names Linux has.
+var rlimitTypes = map[string]bool{
+	"RLIMIT_CPU": true, "RLIMIT_FSIZE": true, "RLIMIT_DATA": true, "RLIMIT_STACK": true,
+	"RLIMIT_CORE": true, "RLIMIT_RSS": true, "RLIMIT_NPROC": true, "RLIMIT_NOFILE": true,
+	"RLIMIT_MEMLOCK": true, "RLIMIT_AS": true, "RLIMIT_LOCKS": true, "RLIMIT_SIGPENDING": true,
+	"RLIMIT_MSGQUEUE": true, "RLIMIT_NICE": true, "RLIMIT_RTPRIO": true, "RLIMIT_RTTIME": true,
+}
+
+// validateRlimits rejects unknown rlimit types, duplicates and soft limits
+// above hard ones, so that create (not start) fails.
+func validateRlimits(rlimits []specs.POSIXRlimit) error {
+	seen := map[string]bool{}
+	for i, r := range rlimits {
+		switch {
+		case !rlimitTypes[r.Type]:
+			return fmt.Errorf("process.rlimits[%d]: unknown rlimit type %q", i, r.Type)
+		case seen[r.Type]:
+			return fmt.Errorf("process.rlimits[%d]: %s is set twice", i, r.Type)
+		case r.Soft > r.Hard:
+			return fmt.Errorf("process.rlimits[%d]: %s soft limit %d exceeds the hard limit %d", i, r.Type, r.Soft, r.Hard)
+		}
+		seen[r.Type] = true
+	}
 	return nil
 }
 

@@ -178,3 +178,24 @@ func TestIsReadOnlyMount(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateRlimits(t *testing.T) {
+	ok := []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 20}, {Type: "RLIMIT_CORE"}}
+	if err := validateRlimits(ok); err != nil {
+		t.Errorf("valid rlimits: %v", err)
+	}
+	for _, bad := range [][]specs.POSIXRlimit{
+		{{Type: "RLIMIT_TEST"}},
+		{{Type: "RLIMIT_NOFILE", Soft: 30, Hard: 20}},
+		{{Type: "RLIMIT_AS"}, {Type: "RLIMIT_AS"}},
+	} {
+		if err := validateRlimits(bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	spec := DefaultSpec()
+	spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_TEST"}}
+	if _, err := LoadSpec(bundle(t, spec)); err == nil || !strings.Contains(err.Error(), "RLIMIT_TEST") {
+		t.Errorf("LoadSpec with an unknown rlimit: %v", err)
+	}
+}

@@ -13,8 +13,9 @@ func init() {
 }
 
 // sysIoctl handles the generic requests (FIONBIO, FIOCLEX, FIONCLEX,
-// FIONREAD on regular files) and passes the others to the file (terminal
-// requests on host ttys, FIONREAD on pipes); ENOTTY otherwise.
+// FIONREAD on regular files) and the job-control requests on terminals
+// (sys_tty.go), and passes the others to the file (termios and window size
+// on host ttys, FIONREAD on pipes); ENOTTY otherwise.
 func sysIoctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	fd, cmd, arg := int32(a[0]), uint32(a[1]), a[2]
 	f, _, err := t.FDTable().Get(fd)
@@ -54,6 +55,9 @@ func sysIoctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			_, err = t.CopyOut(arg, b[:])
 			return 0, err
 		}
+	}
+	if h, ok := jobControlIoctls[cmd]; ok {
+		return h(t, f, arg)
 	}
 	return f.Ioctl(t, cmd, arg)
 }

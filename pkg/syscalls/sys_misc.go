@@ -280,12 +280,6 @@ var prctlFns = map[uintptr]func(t *kernel.Task, a kernel.SyscallArguments) (uint
 		}
 		return 0, nil
 	},
-	linux.PR_CAPBSET_READ: func(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
-		if a[1] > 40 {
-			return 0, linux.EINVAL
-		}
-		return uintptr(t.Credentials().BoundingCaps>>a[1]) & 1, nil
-	},
 }
 
 func sysPrctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

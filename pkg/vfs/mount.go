@@ -16,6 +16,46 @@ type MountOptions struct {
 	// Source is shown in /proc/mounts (e.g. "none", "tmpfs", "proc");
 	// empty means the filesystem's name.
 	Source string
+	// Flags are the per-mount flags shown after rw/ro in /proc/mounts.
+	// They are recorded, not enforced.
+	Flags MountFlags
+	// Data are the filesystem's own options (e.g. "mode=755"), shown in
+	// the super options of mountinfo.
+	Data string
+	// Root is the path of the mount's root within its filesystem (the
+	// fourth field of mountinfo; a bind mount's source); empty means "/".
+	Root string
+}
+
+// MountFlags are per-mount flags (MS_NOSUID, MS_NODEV, ...).
+type MountFlags uint32
+
+// Mount flags, in the order /proc/mounts shows them.
+const (
+	MountNoSuid MountFlags = 1 << iota
+	MountNoDev
+	MountNoExec
+	MountNoAtime
+	MountNoDiratime
+	// MountStrictAtime replaces the default relatime (shown as nothing).
+	MountStrictAtime
+)
+
+var mountFlagNames = []string{"nosuid", "nodev", "noexec", "noatime", "nodiratime"}
+
+// Options returns "rw" or "ro" and the flags, comma-separated (the
+// default atime mode, relatime, is left to the caller to show).
+func (o MountOptions) Options() string {
+	words := []string{"rw"}
+	if o.ReadOnly {
+		words[0] = "ro"
+	}
+	for i, n := range mountFlagNames {
+		if o.Flags&(1<<i) != 0 {
+			words = append(words, n)
+		}
+	}
+	return strings.Join(words, ",")
 }
 
 // Mount is a filesystem mounted somewhere in a MountNamespace.
@@ -182,6 +222,10 @@ type MountInfo struct {
 	Target   string
 	Type     string
 	ReadOnly bool
+	// Options are the mount options ("rw,nosuid"), Data the
+	// filesystem's own, Root the mount's root within its filesystem.
+	Options, Data, Root string
+	Flags               MountFlags
 }
 
 // Mounts lists the mounts in mount order.
@@ -195,8 +239,13 @@ func (ns *MountNamespace) Mounts() []MountInfo {
 		if src == "" {
 			src = m.fs.Name()
 		}
+		root := m.opts.Root
+		if root == "" {
+			root = "/"
+		}
 		out = append(out, MountInfo{Source: src, Target: pathFrom(ns.Root(), Location{m, m.root}),
-			Type: m.fs.Name(), ReadOnly: m.opts.ReadOnly})
+			Type: m.fs.Name(), ReadOnly: m.opts.ReadOnly, Options: m.opts.Options(), Data: m.opts.Data, Root: root,
+			Flags: m.opts.Flags})
 	}
 	return out
 }
@@ -205,11 +254,11 @@ func (ns *MountNamespace) Mounts() []MountInfo {
 func (ns *MountNamespace) MountsText() string {
 	var b strings.Builder
 	for _, m := range ns.Mounts() {
-		mode := "rw"
-		if m.ReadOnly {
-			mode = "ro"
+		opts := m.Options
+		if m.Data != "" {
+			opts += "," + m.Data
 		}
-		fmt.Fprintf(&b, "%s %s %s %s 0 0\n", m.Source, m.Target, m.Type, mode)
+		fmt.Fprintf(&b, "%s %s %s %s 0 0\n", m.Source, m.Target, m.Type, opts)
 	}
 	return b.String()
 }

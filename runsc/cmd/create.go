@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 
 	"bulwark.dev/pkg/specutils"
 	"bulwark.dev/runsc/config"
+	"bulwark.dev/runsc/console"
 	"bulwark.dev/runsc/container"
 
 	"github.com/google/subcommands"
@@ -41,6 +43,11 @@ reports the status "created" and the sandbox process's pid.
 <container-id> must be unique under --root and consist of the characters
 A-Z a-z 0-9 _ + - . (not "." or ".."). On any error nothing is left behind.
 
+With process.terminal true, --console-socket is required: runsc makes a
+pty, gives its slave to the container as stdin, stdout and stderr, and
+sends the master over that unix socket as runc does (one message, the fd
+in SCM_RIGHTS).
+
 Exit status: 0 created, 1 error, 2 usage error.
 `)
 }
@@ -63,7 +70,7 @@ func (c *Create) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcomman
 	defer s.close()
 	in := catchInterrupts()
 	defer in.release()
-	cont, err := createContainer(c.Conf, id, c.bundle, c.consoleSocket, c.pidFile)
+	cont, _, err := createContainer(c.Conf, id, c.bundle, c.consoleSocket, c.pidFile, false)
 	if err != nil {
 		return s.fail(fmt.Errorf("creating container %q: %w", id, err))
 	}
@@ -83,23 +90,45 @@ func bundleFlags(f *flag.FlagSet, bundle, consoleSocket, pidFile *string) {
 	f.StringVar(pidFile, "pid-file", "", "file to write the sandbox process's pid to, once created")
 }
 
-// createContainer loads the bundle's spec and creates the container.
-func createContainer(conf *config.Config, id, bundle, consoleSocket, pidFile string) (*container.Container, error) {
+// createContainer loads the bundle's spec and creates the container. With
+// process.terminal and no console socket, a foreground run (foreground)
+// joins the container's new terminal to runsc's own stdio with a relay,
+// which the caller closes once the container is gone; otherwise the relay
+// is nil.
+func createContainer(conf *config.Config, id, bundle, consoleSocket, pidFile string, foreground bool) (*container.Container, *console.Relay, error) {
 	if err := container.ValidateID(id); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	spec, err := specutils.LoadSpec(bundle)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if spec.Process.Terminal && consoleSocket == "" {
-		return nil, errors.New("process.terminal is true but no --console-socket was given (runsc has no terminal of its own yet)")
-	}
-	return container.New(conf, container.Args{
+	args := container.Args{
 		ID:            id,
 		Spec:          spec,
 		BundleDir:     bundle,
 		ConsoleSocket: consoleSocket,
 		PIDFile:       pidFile,
-	})
+	}
+	var relay *console.Relay
+	if spec.Process.Terminal && consoleSocket == "" {
+		if !foreground {
+			return nil, nil, errors.New("process.terminal is true but no --console-socket was given: a detached container needs one to hand its terminal to")
+		}
+		r, slave, err := console.Attach(os.Stdin, os.Stdout)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer slave.Close() // the sandbox holds its own once created
+		relay = r
+		args.Stdio = []*os.File{slave, slave, slave}
+	}
+	cont, err := container.New(conf, args)
+	if err != nil {
+		if relay != nil {
+			relay.Restore()
+		}
+		return nil, nil, err
+	}
+	return cont, relay, nil
 }

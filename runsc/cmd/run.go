@@ -42,6 +42,12 @@ process's status: its exit code, or 128+signal if a signal killed it (137
 for SIGKILL). With --detach runsc returns as soon as the process started
 and the container stays until "runsc delete".
 
+With process.terminal the container gets a new terminal (pty): its master
+goes to --console-socket as with "runsc create"; in the foreground without
+one, runsc joins it to its own stdin and stdout, with the caller's terminal
+in raw mode meanwhile (so ^C, ^Z and the window size reach the container)
+and restored at the end.
+
 Exit status: the process's status in the foreground; with --detach 0 once
 started. 1 error, 2 usage error.
 `)
@@ -67,7 +73,7 @@ func (r *Run) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands.
 	defer s.close()
 	in := catchInterrupts()
 	defer in.release()
-	cont, err := createContainer(r.Conf, id, r.bundle, r.consoleSocket, r.pidFile)
+	cont, relay, err := createContainer(r.Conf, id, r.bundle, r.consoleSocket, r.pidFile, !r.detach)
 	if err != nil {
 		return s.fail(fmt.Errorf("creating container %q: %w", id, err))
 	}
@@ -79,20 +85,32 @@ func (r *Run) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands.
 		}
 		return subcommands.ExitSuccess
 	}
+	if relay != nil {
+		// Once the container is deleted: its last output, then the
+		// caller's terminal settings back, before any error is printed.
+		return runForegroundThen(s, in, cont, relay.Close)
+	}
 	return runForeground(s, in, cont)
 }
 
 // runForeground starts cont, relays signals to it until its process exits,
 // deletes it and returns the process's status.
 func runForeground(s *session, in *interrupts, cont *container.Container) subcommands.ExitStatus {
+	return runForegroundThen(s, in, cont, func() {})
+}
+
+// runForegroundThen is runForeground calling gone once cont is deleted.
+func runForegroundThen(s *session, in *interrupts, cont *container.Container, gone func()) subcommands.ExitStatus {
 	if sig, ok := in.pending(); ok {
 		s.log.Printf("interrupted by %s before the start", unix.SignalName(sig))
 		cont.Delete(true)
+		gone()
 		return subcommands.ExitStatus(128 + int(sig))
 	}
 	in.relay(cont, s.log)
 	if err := cont.Start(); err != nil {
 		cont.Delete(true)
+		gone()
 		return s.fail(err)
 	}
 	status, err := cont.Wait()
@@ -101,6 +119,7 @@ func runForeground(s *session, in *interrupts, cont *container.Container) subcom
 	if derr := cont.Delete(true); derr != nil && err == nil && !errors.Is(derr, container.ErrNotExist) {
 		err = derr
 	}
+	gone()
 	if err != nil {
 		return s.fail(err)
 	}

@@ -2,9 +2,12 @@ package container
 
 import (
 	"fmt"
+	"os"
 
 	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/sandbox"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // backend is what the container lifecycle needs from package sandbox. The
@@ -19,6 +22,9 @@ type backend interface {
 	isRunning(s *sandbox.Sandbox) bool
 	destroy(s *sandbox.Sandbox) error
 	processes(s *sandbox.Sandbox) ([]kernel.ProcessInfo, error)
+	exec(s *sandbox.Sandbox, p *specs.Process, files []*os.File) (*sandbox.Process, error)
+	pause(s *sandbox.Sandbox) error
+	resume(s *sandbox.Sandbox) error
 }
 
 // sandboxes is the backend in use.
@@ -74,6 +80,21 @@ func (realBackend) destroy(s *sandbox.Sandbox) (err error) {
 func (realBackend) processes(s *sandbox.Sandbox) (ps []kernel.ProcessInfo, err error) {
 	defer recoverTo(&err)
 	return s.Processes()
+}
+
+func (realBackend) exec(s *sandbox.Sandbox, p *specs.Process, files []*os.File) (proc *sandbox.Process, err error) {
+	defer recoverTo(&err)
+	return s.Exec(p, files)
+}
+
+func (realBackend) pause(s *sandbox.Sandbox) (err error) {
+	defer recoverTo(&err)
+	return s.Pause()
+}
+
+func (realBackend) resume(s *sandbox.Sandbox) (err error) {
+	defer recoverTo(&err)
+	return s.Resume()
 }
 
 // recoverTo turns a panic into an error stored in *err.

@@ -1,6 +1,6 @@
 // Package container is runsc's container store and lifecycle: each container
 // lives in <root>/<id>/meta.json, replaced atomically under <root>/<id>/meta.lock,
-// and moves through creating → created → running → stopped. Loading a
+// and moves through creating → created → running (⇄ paused) → stopped. Loading a
 // container reconciles the stored status with the real sandbox processes.
 //
 // Locking: one flock per container (meta.lock); no code holds two containers'
@@ -31,11 +31,12 @@ import (
 // Status is a container's lifecycle state, as the OCI state reports it.
 type Status string
 
-// The statuses. Paused comes later.
+// The statuses.
 const (
 	Creating Status = "creating"
 	Created  Status = "created"
 	Running  Status = "running"
+	Paused   Status = "paused" // every process frozen (pause/resume)
 	Stopped  Status = "stopped"
 )
 
@@ -121,23 +122,30 @@ func New(conf *config.Config, args Args) (_ *Container, err error) {
 			os.RemoveAll(dir)
 		}
 	}()
+	stdio, sendMaster, closeTTY, err := terminalStdio(args)
+	if err != nil {
+		return nil, err
+	}
+	defer closeTTY()
 	if err := c.setupCgroup(); err != nil {
 		return nil, err
 	}
 	s, err := sandboxes.create(sandbox.CreateArgs{
-		ID:            c.ID,
-		Spec:          c.Spec,
-		BundleDir:     bundle,
-		StateDir:      dir,
-		Conf:          conf,
-		ConsoleSocket: args.ConsoleSocket,
-		Stdio:         args.Stdio,
-		Cgroup:        c.Cgroup,
+		ID:        c.ID,
+		Spec:      c.Spec,
+		BundleDir: bundle,
+		StateDir:  dir,
+		Conf:      conf,
+		Stdio:     stdio,
+		Cgroup:    c.Cgroup,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting sandbox: %w", err)
 	}
 	c.Sandbox = s
+	if err := sendMaster(); err != nil {
+		return nil, err
+	}
 	if err := c.save(); err != nil {
 		return nil, err
 	}
@@ -227,11 +235,11 @@ func (c *Container) reconcile(locked bool) {
 		if locked || !lockHeld(c.root, c.ID) {
 			c.Status = Stopped
 		}
-	case Created, Running:
+	case Created, Running, Paused:
 		switch {
 		case c.Sandbox == nil || !sandboxes.isRunning(c.Sandbox):
 			c.Status = Stopped
-		case c.Status == Running:
+		case c.Status == Running || c.Status == Paused:
 			if _, exited := sandboxes.exitStatus(c.Sandbox); exited {
 				c.Status = Stopped
 			}

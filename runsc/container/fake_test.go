@@ -22,6 +22,8 @@ type fakeSandbox struct {
 	status   int
 	signals  []int
 	destroys int
+	paused   bool
+	execs    []*specs.Process
 	done     chan struct{} // closed when the init exits
 }
 
@@ -128,6 +130,33 @@ func (f *fakeBackend) destroy(s *sandbox.Sandbox) error {
 
 func (f *fakeBackend) processes(s *sandbox.Sandbox) ([]kernel.ProcessInfo, error) {
 	return []kernel.ProcessInfo{{PID: 1, Cmd: "sh", Args: []string{"sh"}}}, nil
+}
+
+func (f *fakeBackend) exec(s *sandbox.Sandbox, p *specs.Process, files []*os.File) (*sandbox.Process, error) {
+	b := f.box(s)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b.execs = append(b.execs, p)
+	return &sandbox.Process{PID: int32(100 + len(b.execs))}, nil
+}
+
+func (f *fakeBackend) pause(s *sandbox.Sandbox) error {
+	b := f.box(s)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if b.paused {
+		return errors.New("already frozen")
+	}
+	b.paused = true
+	return nil
+}
+
+func (f *fakeBackend) resume(s *sandbox.Sandbox) error {
+	b := f.box(s)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b.paused = false
+	return nil
 }
 
 // testEnv is a --root and a bundle for tests.

@@ -30,6 +30,7 @@ var harmlessBeforeStart = map[int]bool{
 var startErrors = map[Status]string{
 	Creating: "cannot start a container that is still being created",
 	Running:  "cannot start an already running container",
+	Paused:   "cannot start a paused container",
 	Stopped:  "cannot start a container that has stopped",
 }
 
@@ -92,9 +93,9 @@ func (c *Container) Signal(sig int, all bool) error {
 // harmless signals, which do nothing.
 func (c *Container) signalRunning(sig int, all bool) error {
 	switch {
-	case c.Status == Created && harmlessBeforeStart[sig], c.Status == Running && sig == 0:
+	case c.Status == Created && harmlessBeforeStart[sig], c.Status.alive() && sig == 0:
 		return nil
-	case c.Status != Running:
+	case !c.Status.alive():
 		return fmt.Errorf("container %q is not running", c.ID)
 	}
 	if err := sandboxes.signal(c.Sandbox, sig, all); err != nil {
@@ -130,7 +131,7 @@ func (c *Container) Wait() (int, error) {
 // A running container is refused unless force, which kills it first.
 func (c *Container) Delete(force bool) error {
 	return c.update(func() error {
-		if c.Status == Running {
+		if c.Status.alive() {
 			if !force {
 				return fmt.Errorf("cannot delete container %q that is not stopped: %s", c.ID, c.Status)
 			}
@@ -164,10 +165,10 @@ func (c *Container) removeDir() error {
 	return nil
 }
 
-// Pid is the host pid of the sandbox process while the container is created
-// or running, else 0.
+// Pid is the host pid of the sandbox process while the container is
+// created, running or paused, else 0.
 func (c *Container) Pid() int {
-	if c.Sandbox == nil || (c.Status != Created && c.Status != Running) {
+	if c.Sandbox == nil || (c.Status != Created && !c.Status.alive()) {
 		return 0
 	}
 	return c.Sandbox.Pid

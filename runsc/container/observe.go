@@ -78,7 +78,7 @@ func (c *Container) Stats() (*cgroup.Stats, error) {
 
 // checkAlive refuses a container whose sandbox is not running.
 func (c *Container) checkAlive() error {
-	if c.Status != Created && c.Status != Running {
+	if c.Status != Created && !c.Status.alive() {
 		return fmt.Errorf("container %q is not running", c.ID)
 	}
 	return nil

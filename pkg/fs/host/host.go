@@ -101,7 +101,7 @@ func NewFile(fd int) (*vfs.File, error) {
 		if fl&unix.O_NONBLOCK == 0 {
 			x = blockingXfer
 		}
-		impl = &streamFile{hostFD: h, xfer: x, tty: isTTY(fd)}
+		impl = &streamFile{hostFD: h, xfer: x, tty: isTTY(fd), rdev: st.Rdev}
 	}
 	in := &inode{fd: fd, ino: vfs.NewIno()}
 	name := fmt.Sprintf("host:[%d]", fd)

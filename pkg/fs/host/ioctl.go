@@ -11,6 +11,9 @@ import (
 
 // ttyIoctlSizes are the terminal ioctls forwarded to a host tty, with the
 // size of their argument and whether it is copied in (set) or out (get).
+// The job-control ones (TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID,
+// TIOCNOTTY) are the sandbox kernel's: its sessions and process groups are
+// not the host's (pkg/syscalls answers them using Terminal).
 var ttyIoctlSizes = map[uint32]struct {
 	size int
 	in   bool
@@ -21,8 +24,6 @@ var ttyIoctlSizes = map[uint32]struct {
 	linux.TCSETSF:    {linux.SizeofTermios, true},
 	linux.TIOCGWINSZ: {linux.SizeofWinsize, false},
 	linux.TIOCSWINSZ: {linux.SizeofWinsize, true},
-	linux.TIOCGPGRP:  {4, false},
-	linux.TIOCSPGRP:  {4, true},
 }
 
 // Ioctl implements vfs.Ioctler: FIONREAD (TIOCINQ on the host, which

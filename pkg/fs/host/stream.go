@@ -62,7 +62,8 @@ func sendDontwait(fd int, p []byte) (int, error) {
 type streamFile struct {
 	*hostFD
 	xfer *xfer
-	tty  bool // forward terminal ioctls
+	tty  bool   // forward terminal ioctls
+	rdev uint64 // the host device number: a tty's terminal id
 }
 
 // IsStream implements vfs.StreamImpl: pipes, sockets and ttys have no
@@ -70,8 +71,12 @@ type streamFile struct {
 // blocks.
 func (s *streamFile) IsStream() bool { return true }
 
-// Read implements vfs.FileImpl.
+// Read implements vfs.FileImpl. A read of a terminal by a process of a
+// background group first gets the sandbox kernel's job-control check.
 func (s *streamFile) Read(ctx vfs.Context, f *vfs.File, dst []byte, _ int64) (int, error) {
+	if err := s.checkTTYRead(ctx); err != nil {
+		return 0, err
+	}
 	return s.transfer(ctx, f, unix.POLLIN, func() (int, error) { return s.xfer.read(s.fd, dst) })
 }
 

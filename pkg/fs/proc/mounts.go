@@ -61,12 +61,19 @@ func mountinfoText(_ *process, s kernel.ProcessSnapshot) ([]byte, error) {
 		if st, err := vfs.StatAt(ctx, s.FSContext, nil, m.Target, 0); err == nil {
 			major, minor = st.DevMajor, st.DevMinor
 		}
-		mode := "rw"
+		super := "rw"
 		if m.ReadOnly {
-			mode = "ro"
+			super = "ro"
 		}
-		fmt.Fprintf(&b, "%d %d %d:%d / %s %s,relatime - %s %s %s\n",
-			firstMountID+i, parent, major, minor, escapeMount(m.Target), mode, m.Type, escapeMount(m.Source), mode)
+		if m.Data != "" {
+			super += "," + m.Data
+		}
+		opts := m.Options
+		if m.Flags&(vfs.MountNoAtime|vfs.MountStrictAtime) == 0 {
+			opts += ",relatime"
+		}
+		fmt.Fprintf(&b, "%d %d %d:%d %s %s %s - %s %s %s\n", firstMountID+i, parent, major, minor,
+			escapeMount(m.Root), escapeMount(m.Target), opts, m.Type, escapeMount(m.Source), super)
 	}
 	return b.Bytes(), nil
 }

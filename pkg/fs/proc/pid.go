@@ -37,6 +37,21 @@ var pidFiles = []struct {
 	{"limits", 0o444, formatted(limitsText)},
 	{"cgroup", 0o444, func(*process, kernel.ProcessSnapshot) ([]byte, error) { return []byte("0::/\n"), nil }},
 	{"oom_score", 0o444, func(*process, kernel.ProcessSnapshot) ([]byte, error) { return []byte("0\n"), nil }},
+	{"uid_map", 0o444, identityMap},
+	{"gid_map", 0o444, identityMap},
+}
+
+// identityMap is uid_map and gid_map outside any user namespace: every id
+// maps to itself.
+func identityMap(*process, kernel.ProcessSnapshot) ([]byte, error) {
+	return []byte("         0          0 4294967295\n"), nil
+}
+
+// attrDir is /proc/[pid]/attr: the LSM context, always "unconfined".
+func attrDir() vfs.Inode {
+	return vfs.NewStaticDir(0o555, []vfs.Entry{
+		{Name: "current", Inode: vfs.NewStaticFile(0o444, []byte("unconfined\n"))},
+	})
 }
 
 // formatted adapts a formatter of procInfo to a textFn.
@@ -61,6 +76,7 @@ func newPIDDir(k *kernel.Kernel, tg *kernel.ThreadGroup) vfs.Inode {
 		vfs.Entry{Name: "fd", Inode: p.fdDir()},
 		vfs.Entry{Name: "fdinfo", Inode: p.fdinfoDir()},
 		vfs.Entry{Name: "task", Inode: p.taskDir()},
+		vfs.Entry{Name: "attr", Inode: ownedStaticDir{attrDir().(*vfs.StaticDir), o}},
 	)
 	return ownedStaticDir{vfs.NewStaticDir(0o555, entries), o}
 }

@@ -30,9 +30,14 @@ type fs struct {
 }
 
 // New returns a proc filesystem showing k's processes.
-func New(k *kernel.Kernel) *vfs.SyntheticFS {
+func New(k *kernel.Kernel) *vfs.SyntheticFS { return NewWithSysctls(k, nil) }
+
+// NewWithSysctls is New with the values of the sysctls of a container spec
+// ("net.ipv4.ip_forward" → "1"), shown read-only in /proc/sys in place of
+// or besides the built-in ones.
+func NewWithSysctls(k *kernel.Kernel, sysctl map[string]string) *vfs.SyntheticFS {
 	p := &fs{k: k, dirs: map[*kernel.ThreadGroup]vfs.Inode{}}
-	p.sys = newSysDir(k)
+	p.sys = newSysDir(k, sysctl)
 	p.system = p.systemEntries()
 	root := vfs.NewDynamicDir(0o555, p.rootEntries)
 	root.LookupFn = p.lookup

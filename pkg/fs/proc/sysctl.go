@@ -3,7 +3,10 @@ package proc
 import (
 	"crypto/rand"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 
 	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/pkg/vfs"
@@ -44,14 +47,30 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
 }
 
-// newSysDir builds /proc/sys from sysctls.
-func newSysDir(k *kernel.Kernel) vfs.Inode {
+// newSysDir builds /proc/sys from sysctls and the spec's values (keys
+// with dots or slashes).
+func newSysDir(k *kernel.Kernel, spec map[string]string) vfs.Inode {
 	root := vfs.NewStaticDir(0o555, nil)
+	values := map[string]string{}
+	for key, v := range spec {
+		path := strings.ReplaceAll(key, ".", "/")
+		if slices.Contains(strings.Split(path, "/"), "") {
+			continue // not a file name
+		}
+		values[path] = v
+	}
 	for _, s := range sysctls {
 		fn := s.fn
+		if v, ok := values[s.path]; ok {
+			fn = fixed(v)
+			delete(values, s.path)
+		}
 		addPath(root, s.path, vfs.NewFuncFile(0o444, func(vfs.Context) ([]byte, error) {
 			return []byte(fn(k) + "\n"), nil
 		}))
+	}
+	for _, path := range slices.Sorted(maps.Keys(values)) {
+		addPath(root, path, vfs.NewStaticFile(0o444, []byte(values[path]+"\n")))
 	}
 	return root
 }

@@ -10,10 +10,20 @@ type Credentials struct {
 
 	// Capability sets, bit n for capability n (Linux numbering).
 	PermittedCaps, InheritableCaps, EffectiveCaps, BoundingCaps, AmbientCaps uint64
+
+	// SecureBits are the prctl(PR_SET_SECUREBITS) flags (SECBIT_*).
+	SecureBits uint32
 }
 
-// AllCaps has every capability Linux defines (0..40) set.
-const AllCaps uint64 = 1<<41 - 1
+// CapLast is the highest capability number Linux defines
+// (CAP_CHECKPOINT_RESTORE, /proc/sys/kernel/cap_last_cap).
+const CapLast = 40
+
+// AllCaps has every capability Linux defines (0..CapLast) set.
+const AllCaps uint64 = 1<<(CapLast+1) - 1
+
+// ValidCap reports whether cap names a capability Linux defines.
+func ValidCap(cap uint64) bool { return cap <= CapLast }
 
 // NewRootCredentials returns credentials of uid 0 / gid 0 with all capabilities.
 func NewRootCredentials() *Credentials {
@@ -71,6 +81,7 @@ const (
 	CapKill          = 5
 	CapSetgid        = 6
 	CapSetuid        = 7
+	CapSetpcap       = 8
 	CapSysAdmin      = 21
 	CapSysResource   = 24
 )
