@@ -346,6 +346,12 @@ func TestV1ExtraSettings(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "blkio.weight") {
 		t.Errorf("applyV1 without blkio.weight: %v", err)
 	}
+	// Docker sends a zero weight when none is set: that writes nothing,
+	// so it works on hosts without blkio.weight, as with runc.
+	zero := uint16(0)
+	if err := applyV1(map[string]string{"blkio": dir}, &specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: &zero, LeafWeight: &zero}}, nil); err != nil {
+		t.Errorf("applyV1 with a zero blkio weight: %v", err)
+	}
 	err = applyV1(map[string]string{}, &specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "hugetlb") {
 		t.Errorf("applyV1 without hugetlb: %v", err)

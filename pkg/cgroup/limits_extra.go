@@ -50,10 +50,11 @@ func v1ExtraSettings(res *specs.LinuxResources) ([]setting, error) {
 // blkioSettings lists the blkio writes of b.
 func blkioSettings(b *specs.LinuxBlockIO) []setting {
 	var s []setting
-	if b.Weight != nil {
+	// A zero weight means "not set" (Docker always sends one), as in runc.
+	if b.Weight != nil && *b.Weight != 0 {
 		s = append(s, setting{"blkio", "blkio.weight", strconv.FormatUint(uint64(*b.Weight), 10), false})
 	}
-	if b.LeafWeight != nil {
+	if b.LeafWeight != nil && *b.LeafWeight != 0 {
 		s = append(s, setting{"blkio", "blkio.leaf_weight", strconv.FormatUint(uint64(*b.LeafWeight), 10), false})
 	}
 	for _, d := range b.WeightDevice {
