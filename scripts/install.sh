@@ -16,12 +16,13 @@ command -v apt-get >/dev/null || die "apt-get not found: this script supports De
 # (with containerd, iptables, tini), podman (with conmon),
 # containernetworking-plugins (podman's bridge network), catatonit (podman
 # --init) and iproute2 (the private bridge of the test dockerd): the opt-in
-# Docker and Podman suite (test/docker), which starts its own dockerd.
+# Docker and Podman suite (test/docker), which starts its own dockerd;
+# wrk: the HTTP load generator of the nginx benchmark (test/benchmarks/nginx).
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends \
 	build-essential busybox-static runc git ca-certificates debootstrap \
-	docker.io podman containernetworking-plugins catatonit iproute2
+	docker.io podman containernetworking-plugins catatonit iproute2 wrk
 
 export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null ||

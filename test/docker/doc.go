@@ -3,7 +3,12 @@
 // runsc as the OCI runtime, through run (output, exit codes), run -d, logs,
 // stop (SIGTERM, then SIGKILL after the timeout), rm, exec, top, stats,
 // pause/unpause, a memory limit, run -it through a pseudo-terminal with ^C,
-// and podman run, exec and stop.
+// and podman run, exec and stop; and the networking acceptance of issue 5
+// (net_test.go): nginx in the Debian image answering curl from the host
+// through `docker run -p`, a container reaching another at its bridge IP,
+// `ip addr`/`ip route` showing eth0 with Docker's address, Docker's
+// resolv.conf, hosts and hostname with getaddrinfo, and name resolution
+// through the embedded DNS server of a user-defined network.
 //
 // TestMain builds runsc, registers it in a private daemon.json with `runsc
 // install` as two runtimes, "runsc-none" (runtimeArgs --network=none) and

@@ -17,8 +17,12 @@ import (
 // DebianSuite is the Debian release of the userland root filesystem.
 const DebianSuite = "bookworm"
 
-// DebianPackages are installed on top of debootstrap's minbase variant.
-var DebianPackages = []string{"python3", "perl", "procps"}
+// DebianPackages are installed on top of debootstrap's minbase variant:
+// interpreters (python3, perl), ps (procps) and the network programs of
+// issue 5's tests (nginx-light, curl, iproute2 for `ip`, iputils-ping).
+// The completion marker lists them, so changing this list rebuilds the
+// cached tree.
+var DebianPackages = []string{"python3", "perl", "procps", "nginx-light", "curl", "iproute2", "iputils-ping"}
 
 // debianLayout changes whenever BuildDebianRootfs builds the tree
 // differently, so that cached trees from older layouts are rebuilt.
