@@ -12,6 +12,32 @@ import (
 type Stack struct {
 	mu       sync.RWMutex
 	families map[int]Family // guarded by mu
+	ifIoctl  IfIoctlFunc    // guarded by mu
+}
+
+// IfIoctlFunc serves an interface request (SIOCGIF*) for the stack's
+// network namespace; ok is false when cmd is not one it serves.
+type IfIoctlFunc func(ctx vfs.Context, cmd uint32, arg uintptr) (ret uintptr, ok bool, err error)
+
+// SetInterfaceIoctl installs the server of interface requests (a family
+// with access to the namespace's interfaces provides it).
+func (s *Stack) SetInterfaceIoctl(fn IfIoctlFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ifIoctl = fn
+}
+
+// InterfaceIoctl serves the interface requests Linux answers on a socket
+// of any family (glibc's if_nametoindex asks an AF_UNIX socket); ok is
+// false when cmd is not one, or no family provides them.
+func (s *Stack) InterfaceIoctl(ctx vfs.Context, cmd uint32, arg uintptr) (uintptr, bool, error) {
+	s.mu.RLock()
+	fn := s.ifIoctl
+	s.mu.RUnlock()
+	if fn == nil {
+		return 0, false, nil
+	}
+	return fn(ctx, cmd, arg)
 }
 
 // NewStack returns a stack with no families: every socket(2) fails with

@@ -4,6 +4,7 @@ import (
 	"bulwark.dev/pkg/abi/linux"
 	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/pkg/vfs"
+	"encoding/binary"
 )
 
 // File-descriptor syscalls: open, close, dup, fcntl, chdir, umask.
@@ -198,8 +199,56 @@ func sysFcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 			return 0, linux.EINVAL
 		}
 		return 65536, nil
+	case linux.F_SETOWN, linux.F_GETOWN, linux.F_SETOWN_EX, linux.F_GETOWN_EX, linux.F_SETSIG, linux.F_GETSIG:
+		return fcntlOwner(t, f, cmd, arg)
 	}
 	return 0, linux.EINVAL
+}
+
+// fcntlOwner serves the O_ASYNC owner commands. The owner and signal are
+// recorded and reported back; SIGIO itself is not delivered yet.
+func fcntlOwner(t *kernel.Task, f *vfs.File, cmd int32, arg uintptr) (uintptr, error) {
+	owner, sig := f.Owner()
+	switch cmd {
+	case linux.F_SETOWN:
+		f.SetOwner(int32(arg))
+		return 0, nil
+	case linux.F_GETOWN:
+		return uintptr(owner), nil
+	case linux.F_SETSIG:
+		if arg > linux.NumSignals {
+			return 0, linux.EINVAL
+		}
+		f.SetOwnerSignal(int32(arg))
+		return 0, nil
+	case linux.F_GETSIG:
+		return uintptr(sig), nil
+	}
+	// struct f_owner_ex { int type; pid_t pid; }: F_OWNER_TID 0, F_OWNER_PID 1, F_OWNER_PGRP 2.
+	var b [8]byte
+	if cmd == linux.F_GETOWN_EX {
+		typ, pid := uint32(1), owner
+		if owner < 0 {
+			typ, pid = 2, -owner
+		}
+		binary.LittleEndian.PutUint32(b[0:], typ)
+		binary.LittleEndian.PutUint32(b[4:], uint32(pid))
+		_, err := t.CopyOut(arg, b[:])
+		return 0, err
+	}
+	if _, err := t.CopyIn(arg, b[:]); err != nil {
+		return 0, err
+	}
+	typ, pid := binary.LittleEndian.Uint32(b[0:]), int32(binary.LittleEndian.Uint32(b[4:]))
+	switch typ {
+	case 0, 1:
+		f.SetOwner(pid)
+	case 2:
+		f.SetOwner(-pid)
+	default:
+		return 0, linux.EINVAL
+	}
+	return 0, nil
 }
 
 func sysChdir(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {

@@ -29,6 +29,18 @@ func sysIoctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	switch cmd {
 	case linux.FIOCLEX, linux.FIONCLEX:
 		return 0, t.FDTable().SetFlags(fd, vfs.FDFlags{CloseOnExec: cmd == linux.FIOCLEX})
+	case linux.FIOASYNC:
+		// Recorded in the status flags (F_GETFL shows O_ASYNC); SIGIO is
+		// not delivered yet.
+		var b [4]byte
+		if _, err := t.CopyIn(arg, b[:]); err != nil {
+			return 0, err
+		}
+		fl := f.StatusFlags() &^ linux.O_ASYNC
+		if binary.LittleEndian.Uint32(b[:]) != 0 {
+			fl |= linux.O_ASYNC
+		}
+		return 0, f.SetStatusFlags(fl)
 	case linux.FIONBIO:
 		var b [4]byte
 		if _, err := t.CopyIn(arg, b[:]); err != nil {
@@ -58,6 +70,12 @@ func sysIoctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	}
 	if h, ok := jobControlIoctls[cmd]; ok {
 		return h(t, f, arg)
+	}
+	if f.Type(t) == linux.S_IFSOCK {
+		// Interface requests are answered on a socket of any family.
+		if r, ok, err := NetStack(t.Kernel()).InterfaceIoctl(t, cmd, arg); ok {
+			return r, err
+		}
 	}
 	return f.Ioctl(t, cmd, arg)
 }

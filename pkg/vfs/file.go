@@ -18,6 +18,7 @@ type File struct {
 	loc   Location // zero for anonymous files (pipes, host fds)
 	name  string   // PathName of anonymous files
 	flags atomic.Uint32
+	owner atomic.Int64 // F_SETOWN: pid (>0) or -pgid (<0) to signal for O_ASYNC; sig in the high 32 bits
 
 	// mu serializes position-changing I/O on seekable files (never held
 	// while a stream file blocks).
@@ -81,6 +82,36 @@ func (f *File) SetStatusFlags(flags uint32) error {
 	}
 	f.flags.Store(nf)
 	return nil
+}
+
+// Owner returns the F_SETOWN owner (a pid, or a negative process group id)
+// and the F_SETSIG signal (0: SIGIO). Bulwark records them for
+// F_GETOWN/F_GETSIG but does not send SIGIO yet.
+func (f *File) Owner() (owner int32, sig int32) {
+	v := f.owner.Load()
+	return int32(v), int32(v >> 32)
+}
+
+// SetOwner records the F_SETOWN owner.
+func (f *File) SetOwner(owner int32) {
+	for {
+		old := f.owner.Load()
+		nv := old&^0xffffffff | int64(uint32(owner))
+		if f.owner.CompareAndSwap(old, nv) {
+			return
+		}
+	}
+}
+
+// SetOwnerSignal records the F_SETSIG signal.
+func (f *File) SetOwnerSignal(sig int32) {
+	for {
+		old := f.owner.Load()
+		nv := old&0xffffffff | int64(sig)<<32
+		if f.owner.CompareAndSwap(old, nv) {
+			return
+		}
+	}
 }
 
 // IsPath reports whether the file was opened with O_PATH.

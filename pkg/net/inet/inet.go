@@ -21,10 +21,13 @@
 package inet
 
 import (
+	"fmt"
+
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/abi/linux"
 	"bulwark.dev/pkg/net"
+	"bulwark.dev/pkg/vfs"
 )
 
 // Family is AF_INET or AF_INET6 over host sockets.
@@ -44,6 +47,15 @@ func Register(s *net.Stack) error {
 	s.Register(linux.AF_INET6, &Family{domain: linux.AF_INET6, p: p})
 	s.Register(linux.AF_NETLINK, &NetlinkFamily{p: p})
 	s.Register(linux.AF_PACKET, refused{})
+	// Interface requests on sockets of any family (AF_UNIX included) are
+	// answered through one UDP socket of ours in the same namespace.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|hostType, unix.IPPROTO_UDP)
+	if err != nil {
+		return fmt.Errorf("creating the interface-request socket: %w", err)
+	}
+	s.SetInterfaceIoctl(func(ctx vfs.Context, cmd uint32, arg uintptr) (uintptr, bool, error) {
+		return ifIoctl(fd, ctx, cmd, arg)
+	})
 	return nil
 }
 

@@ -36,33 +36,43 @@ const maxIfconf = 64 << 10
 
 // Ioctl implements vfs.Ioctler.
 func (s *socket) Ioctl(ctx vfs.Context, _ *vfs.File, cmd uint32, arg uintptr) (uintptr, error) {
-	switch {
-	case intIoctls[cmd]:
+	if intIoctls[cmd] {
 		var b [4]byte
 		if err := hostIoctl(s.fd, cmd, b[:]); err != nil {
 			return 0, err
 		}
 		_, err := ctx.CopyOut(arg, b[:])
 		return 0, err
-	case ifreqIoctls[cmd]:
-		var req [linux.SizeofIfreq]byte
-		if _, err := ctx.CopyIn(arg, req[:]); err != nil {
-			return 0, err
-		}
-		if err := hostIoctl(s.fd, cmd, req[:]); err != nil {
-			return 0, err
-		}
-		_, err := ctx.CopyOut(arg, req[:])
-		return 0, err
-	case cmd == linux.SIOCGIFCONF:
-		return 0, s.ifconf(ctx, arg)
+	}
+	if r, ok, err := ifIoctl(s.fd, ctx, cmd, arg); ok {
+		return r, err
 	}
 	return 0, linux.ENOTTY
 }
 
+// ifIoctl serves the interface requests through host socket fd (any
+// socket of the namespace answers them); ok is false for other requests.
+func ifIoctl(fd int, ctx vfs.Context, cmd uint32, arg uintptr) (uintptr, bool, error) {
+	switch {
+	case ifreqIoctls[cmd]:
+		var req [linux.SizeofIfreq]byte
+		if _, err := ctx.CopyIn(arg, req[:]); err != nil {
+			return 0, true, err
+		}
+		if err := hostIoctl(fd, cmd, req[:]); err != nil {
+			return 0, true, err
+		}
+		_, err := ctx.CopyOut(arg, req[:])
+		return 0, true, err
+	case cmd == linux.SIOCGIFCONF:
+		return 0, true, ifconf(fd, ctx, arg)
+	}
+	return 0, false, nil
+}
+
 // ifconf serves SIOCGIFCONF: struct ifconf holds a length and a pointer
 // into the application's memory, so the host fills a buffer of ours.
-func (s *socket) ifconf(ctx vfs.Context, arg uintptr) error {
+func ifconf(fd int, ctx vfs.Context, arg uintptr) error {
 	var ic [linux.SizeofIfconf]byte
 	if _, err := ctx.CopyIn(arg, ic[:]); err != nil {
 		return err
@@ -83,7 +93,7 @@ func (s *socket) ifconf(ctx vfs.Context, arg uintptr) error {
 	if size > 0 {
 		le.PutUint64(hic[8:], uint64(uintptrOf(buf)))
 	}
-	if err := hostIoctlKeep(s.fd, linux.SIOCGIFCONF, hic[:], buf); err != nil {
+	if err := hostIoctlKeep(fd, linux.SIOCGIFCONF, hic[:], buf); err != nil {
 		return err
 	}
 	got := int(le.Uint32(hic[:]))

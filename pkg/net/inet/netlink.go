@@ -122,15 +122,17 @@ func (n *netlinkSocket) send(ctx vfs.Context, f *vfs.File, data, to []byte, flag
 }
 
 // refusals walks the messages of data and returns the EPERM answers to
-// those that are not GETs (nil when all are). A malformed buffer is
-// EINVAL.
+// those that are not GETs (nil when all are). Parsing stops at a header
+// that is too short or runs past the buffer, as in Linux.
 func (n *netlinkSocket) refusals(data []byte) ([][]byte, error) {
 	le := binary.LittleEndian
 	var out [][]byte
 	for off := 0; off+linux.SizeofNlmsghdr <= len(data); {
 		l := int(le.Uint32(data[off:]))
 		if l < linux.SizeofNlmsghdr || off+l > len(data) {
-			return nil, linux.EINVAL
+			// Like Linux, stop at a header that is too short or runs
+			// past the buffer (iproute2 sends padding after its request).
+			break
 		}
 		hdr := data[off : off+linux.SizeofNlmsghdr]
 		if typ := le.Uint16(hdr[4:]); !isGet(typ) {
