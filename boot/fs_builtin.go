@@ -59,7 +59,7 @@ func init() {
 		if err != nil {
 			return nil, err
 		}
-		return devpts.New(mode)
+		return devpts.New(mode, sandboxPTYs)
 	}
 	makers.mqueue = func() (vfs.Filesystem, error) { return mqueue.New(), nil }
 }

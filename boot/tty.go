@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"sync"
 
+	"bulwark.dev/pkg/fs/devpts"
 	"bulwark.dev/pkg/kernel"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +32,15 @@ import (
 // process whose terminal could not be taken still has it as its
 // controlling terminal in the sandbox kernel (job control works), but
 // keyboard signals do not reach it.
+//
+// Each such terminal (a host Unix98 pty slave) also appears in the
+// sandbox's /dev/pts as N, its host index, until the host hangs it up:
+// the host files of its fds are named "/dev/pts/N" (pkg/fs/host), so
+// ttyname(3) and tty(1) work inside.
+
+// sandboxPTYs are the terminals shown in the sandbox's /dev/pts. A boot
+// process runs one sandbox, so one set serves every devpts it mounts.
+var sandboxPTYs = devpts.NewTerminals()
 
 // terminalSignals are the host signals a terminal sends that are passed on
 // to the sandbox kernel's foreground group.
@@ -94,6 +104,7 @@ type terminals struct {
 func newTerminals(k *kernel.Kernel, cur *hostTerminal, logger *log.Logger) *terminals {
 	ts := &terminals{k: k, log: logger}
 	if cur != nil {
+		ts.show(cur.fd)
 		ts.mu.Lock()
 		ts.listenLocked()
 		ts.cur = cur
@@ -161,6 +172,7 @@ func (ts *terminals) attach(tg *kernel.ThreadGroup, stdin *os.File) {
 		ts.log.Printf("attaching a terminal to pid %d: %v", tg.PID(), err)
 		return
 	}
+	rc.Control(func(fd uintptr) { ts.show(int(fd)) })
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.cur != nil {
@@ -174,6 +186,23 @@ func (ts *terminals) attach(tg *kernel.ThreadGroup, stdin *os.File) {
 	}
 	ts.listenLocked()
 	ts.cur = ht
+}
+
+// show makes host tty fd appear in the sandbox's /dev/pts (on a
+// duplicate; fd stays the caller's). A tty that is no pty slave is not
+// shown.
+func (ts *terminals) show(fd int) {
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		ts.log.Printf("terminal: not shown in /dev/pts: dup: %v", err)
+		return
+	}
+	n, err := sandboxPTYs.Add(dup)
+	if err != nil {
+		ts.log.Printf("terminal: not shown in /dev/pts: %v", err)
+		return
+	}
+	ts.log.Printf("terminal: shown as /dev/pts/%d", n)
 }
 
 // stop ends forwarding.

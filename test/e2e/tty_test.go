@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -390,4 +391,28 @@ func TestTerminalExecForeground(t *testing.T) {
 	if *after != *before {
 		t.Errorf("the caller's terminal settings changed:\nbefore %+v\nafter  %+v", *before, *after)
 	}
+}
+
+// tty(1) names the container's terminal: /proc/self/fd/0 reads
+// /dev/pts/N (N the host pty's index) and that path in the container's
+// devpts is the same terminal, as ttyname(3) checks.
+func TestTerminalTTYName(t *testing.T) {
+	runscOnly(t) // runc's pty lives in the container's own devpts
+	e := newEnv(t)
+	bundle := e.bundleSpec(func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts",
+			Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}})
+	}, "sh")
+	var n uint32
+	tm := e.startWithConsole("ttyname", bundle, func(m *os.File) {
+		var err error
+		if n, err = unix.IoctlGetUint32(int(m.Fd()), unix.TIOCGPTN); err != nil {
+			t.Fatalf("TIOCGPTN: %v", err)
+		}
+	})
+	tm.send("tty; echo rc=$?\n")
+	tm.expect(fmt.Sprintf("\r\n/dev/pts/%d\r\nrc=0\r\n", n))
+	tm.send("exit\n")
+	e.waitStatus("ttyname")
 }

@@ -34,6 +34,7 @@ import (
 type inode struct {
 	fd  int
 	ino uint64
+	dev uint32 // st_dev reported: hostDev, or PTSDev for a pty slave
 }
 
 // Stat implements vfs.Inode.
@@ -44,7 +45,7 @@ func (i *inode) Stat(vfs.Context) (vfs.Attr, error) {
 	}
 	return vfs.Attr{
 		Mode: st.Mode, UID: st.Uid, GID: st.Gid, Nlink: uint32(st.Nlink), Size: st.Size,
-		Blocks: st.Blocks, BlkSize: uint32(st.Blksize), Ino: i.ino, Dev: hostDev, Rdev: uint32(st.Rdev),
+		Blocks: st.Blocks, BlkSize: uint32(st.Blksize), Ino: i.ino, Dev: i.dev, Rdev: uint32(st.Rdev),
 		Atime: linux.Timespec{Sec: st.Atim.Sec, Nsec: st.Atim.Nsec},
 		Mtime: linux.Timespec{Sec: st.Mtim.Sec, Nsec: st.Mtim.Nsec},
 		Ctime: linux.Timespec{Sec: st.Ctim.Sec, Nsec: st.Ctim.Nsec},
@@ -79,6 +80,11 @@ func toErrno(err error) error {
 // release. NewFile never changes the fd's status flags: call Reopen first
 // (while host paths are reachable) to give FIFOs and ttys a non-blocking
 // description of their own.
+//
+// The File's name (the text of /proc/self/fd/N) is "pipe:[ino]" or
+// "socket:[ino]" for pipes and sockets, "/dev/pts/N" for a host pty slave
+// (which stats as the node devpts shows for it, see PTSDev), and
+// "host:[fd]" otherwise.
 func NewFile(fd int) (*vfs.File, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -88,33 +94,42 @@ func NewFile(fd int) (*vfs.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host fd %d: F_GETFL: %w", fd, err)
 	}
-	h := &hostFD{fd: fd}
-	typ := st.Mode & unix.S_IFMT
-	var impl vfs.FileImpl
-	switch typ {
-	case unix.S_IFREG, unix.S_IFBLK:
-		impl = regularFile{h}
-	case unix.S_IFSOCK:
-		impl = &streamFile{hostFD: h, xfer: socketXfer}
-	default: // FIFOs, character devices (ttys, /dev/null)
-		x := nonblockXfer
-		if fl&unix.O_NONBLOCK == 0 {
-			x = blockingXfer
-		}
-		impl = &streamFile{hostFD: h, xfer: x, tty: isTTY(fd), rdev: st.Rdev}
-	}
-	in := &inode{fd: fd, ino: vfs.NewIno()}
+	impl := newImpl(fd, &st, fl)
+	in := &inode{fd: fd, ino: vfs.NewIno(), dev: hostDev}
 	name := fmt.Sprintf("host:[%d]", fd)
-	switch typ {
+	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFIFO:
 		name = fmt.Sprintf("pipe:[%d]", st.Ino)
 	case unix.S_IFSOCK:
 		name = fmt.Sprintf("socket:[%d]", st.Ino)
+	case unix.S_IFCHR:
+		if n, ok := PTYIndex(st.Rdev); ok {
+			name = PTSName(n)
+			in.ino, in.dev = PTSIno(n), PTSDev
+		}
 	}
 	// The application starts with a blocking view whatever the host
 	// description says (a reopened one is always non-blocking).
 	flags := uint32(fl) & (linux.O_ACCMODE | linux.O_APPEND)
 	return vfs.NewFile(in, impl, flags, name), nil
+}
+
+// newImpl returns the file implementation for host fd, whose fstat is st
+// and status flags fl; it owns fd.
+func newImpl(fd int, st *unix.Stat_t, fl int) vfs.FileImpl {
+	h := &hostFD{fd: fd}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG, unix.S_IFBLK:
+		return regularFile{h}
+	case unix.S_IFSOCK:
+		return &streamFile{hostFD: h, xfer: socketXfer}
+	}
+	// FIFOs, character devices (ttys, /dev/null)
+	x := nonblockXfer
+	if fl&unix.O_NONBLOCK == 0 {
+		x = blockingXfer
+	}
+	return &streamFile{hostFD: h, xfer: x, tty: isTTY(fd), rdev: st.Rdev}
 }
 
 func isTTY(fd int) bool {
