@@ -62,6 +62,17 @@ func Create(args CreateArgs) (*Sandbox, error) {
 	if err := checkArgs(args); err != nil {
 		return nil, err
 	}
+	if cg := args.Cgroup; cg != nil {
+		// On cgroup v1 the children must be in the cgroup from their first
+		// instruction: the sandbox forks its stub processes (which hold the
+		// application's memory) within milliseconds of starting, and a pid
+		// written after start would leave them outside the limits.
+		restore, err := cg.EnterV1()
+		if err != nil {
+			return nil, fmt.Errorf("entering the container's cgroup: %w", err)
+		}
+		defer restore()
+	}
 	l := &launch{args: args}
 	s, err := l.run()
 	l.closeFiles()

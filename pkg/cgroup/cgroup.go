@@ -338,6 +338,46 @@ func (c *Cgroup) JoinV1(pid int) error {
 	return c.join(pid, ds)
 }
 
+// EnterV1 moves the calling process into the cgroup's v1 directories, so
+// that children it starts are in the cgroup from their first instruction
+// (on v1 there is no CLONE_INTO_CGROUP, and a child moved after it started
+// may already have forked helpers outside). restore moves the caller back
+// to where it was. It does nothing when the cgroup has no v1 directories.
+func (c *Cgroup) EnterV1() (restore func(), err error) {
+	if len(c.V1) == 0 {
+		return func() {}, nil
+	}
+	l, err := HostLayout()
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("reading own cgroup: %w", err)
+	}
+	own := ownCgroups(string(data))
+	back := map[string]bool{}
+	for ctrl := range c.V1 {
+		if mnt, ok := l.V1[ctrl]; ok {
+			rel := own[ctrl]
+			if root := l.V1Root[ctrl]; root != "" && root != "/" {
+				rel = strings.TrimPrefix(rel, root)
+			}
+			back[filepath.Join(mnt, rel)] = true
+		}
+	}
+	restore = func() {
+		for d := range back {
+			writeFile(d, "cgroup.procs", strconv.Itoa(os.Getpid()))
+		}
+	}
+	if err := c.JoinV1(os.Getpid()); err != nil {
+		restore()
+		return nil, err
+	}
+	return restore, nil
+}
+
 func (c *Cgroup) join(pid int, dirs []string) error {
 	for _, d := range dirs {
 		if err := writeFile(d, "cgroup.procs", strconv.Itoa(pid)); err != nil {

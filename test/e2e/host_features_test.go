@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -149,6 +150,17 @@ func TestCgroupAndEvents(t *testing.T) {
 	if sp := strconv.Itoa(e.state(id).Pid); !strings.Contains(" "+strings.Join(strings.Fields(string(procs)), " ")+" ", " "+sp+" ") {
 		t.Errorf("sandbox pid %s not in %s/cgroup.procs: %q", sp, memDir, procs)
 	}
+	// Every process of the sandbox (its stubs hold the application's
+	// memory) must be in the cgroup, not only the sandbox process itself.
+	inCgroup := map[string]bool{}
+	for _, p := range strings.Fields(string(procs)) {
+		inCgroup[p] = true
+	}
+	for _, p := range descendants(e.state(id).Pid) {
+		if !inCgroup[strconv.Itoa(p)] {
+			t.Errorf("sandbox descendant %d (%s) is not in %s/cgroup.procs", p, commOf(p), memDir)
+		}
+	}
 
 	r := e.must("events", "--stats", id)
 	var ev statsEvent
@@ -253,4 +265,26 @@ func TestFailingPrestartLeavesNothing(t *testing.T) {
 	if len(matches)+len(more) > 0 {
 		t.Errorf("cgroups left: %v %v", matches, more)
 	}
+}
+
+// descendants returns the pids of pid's descendant processes.
+func descendants(pid int) []int {
+	var out []int
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		data, _ := os.ReadFile(f)
+		for _, c := range strings.Fields(string(data)) {
+			if n, err := strconv.Atoi(c); err == nil {
+				out = append(out, n)
+				out = append(out, descendants(n)...)
+			}
+		}
+	}
+	return out
+}
+
+// commOf is a process's name, for messages.
+func commOf(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
 }
