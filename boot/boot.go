@@ -19,7 +19,6 @@ import (
 	"bulwark.dev/pkg/fs/host"
 	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/pkg/mm"
-	"bulwark.dev/pkg/platform/ptrace"
 	"bulwark.dev/pkg/syscalls"
 	"bulwark.dev/runsc/config"
 
@@ -96,9 +95,9 @@ func Run(a Args) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("creating the memory file: %w", err)
 	}
-	plat, err := ptrace.New(mf.FD())
+	plat, err := newPlatform(a.Conf.Platform, mf.FD())
 	if err != nil {
-		return 1, fmt.Errorf("starting the ptrace platform: %w", err)
+		return 1, err
 	}
 	stdio := reopenStdio(a.StdioFDs, logger)
 	tty, err := takeTerminal(spec.Process.Terminal, a.StdioFDs[0])

@@ -91,6 +91,7 @@ func fileRules() seccomp.Rules {
 func sandboxFilter() seccomp.Filter {
 	allow := seccomp.GoRuntime()
 	allow.Merge(platformRules())
+	allow.Merge(systrapRules())
 	allow.Merge(fileRules())
 	allow.Merge(netRules())
 	return seccomp.Filter{

@@ -15,7 +15,7 @@ type Config struct {
 	DebugLog      string // file, or directory (ends in "/" or exists as a dir): one file per process
 	Log           string // runsc's own log file (runc's --log)
 	LogFormat     string // text or json
-	Platform      string // ptrace
+	Platform      string // ptrace (default) or systrap
 	Network       string // none, host (or "" meaning: host when the spec names a netns path, else none)
 	Strace        bool
 	SystemdCgroup bool
@@ -30,7 +30,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DebugLog, "debug-log", "", "debug log file, or a directory (trailing /) for one file per process and command")
 	fs.StringVar(&c.Log, "log", "", "log file for runsc's own messages (default stderr)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
-	fs.StringVar(&c.Platform, "platform", "ptrace", "platform that runs application code: ptrace")
+	fs.StringVar(&c.Platform, "platform", "ptrace", "platform that runs application code: ptrace, or systrap (seccomp traps, faster syscalls)")
 	fs.StringVar(&c.Network, "network", "", "network mode: none or host (default: host if the spec names a network namespace, else none)")
 	fs.BoolVar(&c.Strace, "strace", false, "log every application system call to the debug log")
 	fs.BoolVar(&c.SystemdCgroup, "systemd-cgroup", false, "use systemd for cgroups (not supported yet)")
@@ -45,8 +45,10 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("invalid --log-format %q: must be text or json", c.LogFormat)
 	}
-	if c.Platform != "ptrace" {
-		return fmt.Errorf("invalid --platform %q: only ptrace is supported", c.Platform)
+	switch c.Platform {
+	case "ptrace", "systrap":
+	default:
+		return fmt.Errorf("invalid --platform %q: must be ptrace or systrap", c.Platform)
 	}
 	switch c.Network {
 	case "", "none", "host":

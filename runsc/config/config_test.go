@@ -37,6 +37,7 @@ func TestValidate(t *testing.T) {
 		{nil, ""},
 		{[]string{"--log-format=xml"}, "--log-format"},
 		{[]string{"--platform=kvm"}, "--platform"},
+		{[]string{"--platform=systrap"}, ""},
 		{[]string{"--network=bridge"}, "--network"},
 		{[]string{"--systemd-cgroup"}, "not supported yet"},
 		{[]string{"--rootless"}, "not supported yet"},
