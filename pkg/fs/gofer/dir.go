@@ -34,7 +34,7 @@ func (i *inode) Create(_ vfs.Context, name string, flags uint32, o vfs.CreateOpt
 		return nil, nil, err
 	}
 	c := i.fs.newInode(fid, a)
-	return c, &regularFD{inode: c, fd: fd}, nil
+	return c, c.newRegularFD(fd, flags), nil
 }
 
 // Mkdir implements vfs.DirWriter.

@@ -2,7 +2,8 @@
 // the gofer process over one fsproto connection per mount. Lookups walk
 // one component at a time (".." never reaches the server: the VFS uses its
 // dentry tree); opening a file donates a host fd that reads and writes go
-// through directly.
+// through directly, until the file is first mapped shared: from then on
+// its data is cached in memory file pages (cache.go) that mappings share.
 package gofer
 
 import (
@@ -21,6 +22,9 @@ import (
 type FS struct {
 	client *fsproto.Client
 	root   *inode
+
+	mu     sync.Mutex      // guards cached; taken after an inode's data lock
+	cached map[*inode]bool // inodes with a page cache
 }
 
 // New attaches to the mount root served on client (one client per mount).
@@ -51,8 +55,25 @@ func (fs *FS) StatFS(vfs.Context) (linux.Statfs, error) {
 		Namelen: int64(s.NameLen), Frsize: int64(s.BlockSize)}, nil
 }
 
-// Close closes the connection.
-func (fs *FS) Close() error { return fs.client.Close() }
+// Close writes back and drops the page caches and closes the connection.
+func (fs *FS) Close() error {
+	fs.mu.Lock()
+	inodes := make([]*inode, 0, len(fs.cached))
+	for i := range fs.cached {
+		inodes = append(inodes, i)
+	}
+	fs.mu.Unlock()
+	var first error
+	for _, i := range inodes {
+		if err := i.dropCache(); err != nil && first == nil {
+			first = fmt.Errorf("writing back a cached file: %w", err)
+		}
+	}
+	if err := fs.client.Close(); err != nil {
+		return err
+	}
+	return first
+}
 
 func toAttr(a fsproto.Attr) vfs.Attr {
 	ts := func(ns int64) linux.Timespec { return linux.Timespec{Sec: ns / 1e9, Nsec: ns % 1e9} }
@@ -64,10 +85,20 @@ func toAttr(a fsproto.Attr) vfs.Attr {
 }
 
 // inode is a file on the host named by a FID. Its attributes are cached
-// for walks and permission checks and refreshed by Stat.
+// for walks and permission checks and refreshed by Stat. A regular file
+// gets a page cache when first mapped shared (see pageCache).
+//
+// Locking: data → mu → FS.mu → the memory file's lock.
 type inode struct {
 	fs  *FS
 	fid fsproto.FID
+
+	// data is held for reading by I/O that goes to the host directly and
+	// for writing by everything that uses or creates the cache, so that a
+	// new cache never misses a write in flight.
+	data  sync.RWMutex
+	cache *pageCache // guarded by data
+	opens int        // open regular file descriptions, guarded by data
 
 	mu     sync.Mutex
 	attr   vfs.Attr   // guarded by mu
@@ -92,10 +123,26 @@ func (i *inode) Stat(vfs.Context) (vfs.Attr, error) {
 	if err != nil {
 		return vfs.Attr{}, err
 	}
+	i.data.RLock()
+	defer i.data.RUnlock()
+	return i.setAttrLocked(a), nil
+}
+
+// setAttrLocked stores attributes from the host, where the cache (whose
+// data the host may not have yet) has the size and modification time.
+// i.data must be held.
+func (i *inode) setAttrLocked(a fsproto.Attr) vfs.Attr {
+	at := toAttr(a)
+	if c := i.cache; c != nil {
+		at.Size = c.size
+		if c.mtime.Sec > at.Mtime.Sec || (c.mtime.Sec == at.Mtime.Sec && c.mtime.Nsec > at.Mtime.Nsec) {
+			at.Mtime, at.Ctime = c.mtime, c.mtime
+		}
+	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.attr = toAttr(a)
-	return i.attr, nil
+	i.attr = at
+	return at
 }
 
 // Open implements vfs.Inode.
@@ -109,7 +156,7 @@ func (i *inode) Open(ctx vfs.Context, flags uint32) (vfs.FileImpl, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &regularFD{inode: i, fd: fd}, nil
+		return i.newRegularFD(fd, flags), nil
 	case linux.S_IFIFO:
 		i.mu.Lock()
 		if i.fifo == nil {
@@ -139,11 +186,27 @@ func (i *inode) SetAttr(_ vfs.Context, req vfs.SetAttrRequest) error {
 	r.Mode, r.UID, r.GID, r.Size = req.Mode, req.UID, req.GID, uint64(req.Size)
 	r.Atime = req.Atime.Sec*1e9 + req.Atime.Nsec
 	r.Mtime = req.Mtime.Sec*1e9 + req.Mtime.Nsec
+	i.data.Lock()
+	defer i.data.Unlock()
 	if err := i.fs.client.SetAttr(i.fid, r); err != nil {
 		return err
 	}
-	_, err := i.Stat(nil)
-	return err
+	if c := i.cache; c != nil {
+		if req.Mask&vfs.SetSize != 0 {
+			if err := c.truncate(req.Size); err != nil {
+				return err
+			}
+		}
+		if req.Mask&vfs.SetMtime != 0 {
+			c.mtime = linux.Timespec{} // the host's is the one just set
+		}
+	}
+	a, err := i.fs.client.Stat(i.fid)
+	if err != nil {
+		return err
+	}
+	i.setAttrLocked(a)
+	return nil
 }
 
 // Readlink implements vfs.SymlinkInode (targets are cached: symlinks
@@ -164,44 +227,6 @@ func (i *inode) Readlink(vfs.Context) (string, error) {
 	i.mu.Unlock()
 	return t, nil
 }
-
-// regularFD is an open regular file: I/O goes to the donated host fd.
-type regularFD struct {
-	inode *inode
-	fd    int
-	once  sync.Once
-}
-
-func (r *regularFD) Read(_ vfs.Context, _ *vfs.File, dst []byte, off int64) (int, error) {
-	for {
-		n, err := unix.Pread(r.fd, dst, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, errno(err)
-		}
-		return n, nil
-	}
-}
-
-func (r *regularFD) Write(_ vfs.Context, _ *vfs.File, src []byte, off int64) (int, error) {
-	for {
-		n, err := unix.Pwrite(r.fd, src, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, errno(err)
-		}
-		return n, nil
-	}
-}
-
-func (r *regularFD) Release() { r.once.Do(func() { unix.Close(r.fd) }) }
-
-// Sync implements vfs.Syncer.
-func (r *regularFD) Sync(vfs.Context) error { return errno(unix.Fsync(r.fd)) }
 
 func errno(err error) error {
 	if err == nil {
