@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"bulwark.dev/test/testutil"
 )
@@ -44,4 +46,30 @@ func buildRootfs(src, dst string) ([]string, error) {
 		names = append(names, name)
 	}
 	return names, nil
+}
+
+// lockRun takes an exclusive flock of path, waiting for another run of this
+// program that holds it: two runs would rebuild the shared benchmark rootfs
+// under each other and compete for the CPUs. Calling the
+// returned function releases it.
+func lockRun(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock %q: %w", path, err)
+	}
+	unlock := func() { f.Close() }
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+		return unlock, nil
+	}
+	fmt.Fprintf(os.Stderr, "waiting for another benchmark run (it holds %s) ...\n", path)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err == nil {
+			return unlock, nil
+		}
+		if !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("locking %q: %w", path, err)
+		}
+	}
 }

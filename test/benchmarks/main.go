@@ -1,18 +1,23 @@
 // Command benchmarks compares Bulwark's runsc with runc on C
 // microbenchmarks (system call round trip, file open/read/close, stat, pipe
 // ping-pong, fork+exec+wait, mmap+touch, file write and read throughput) and
-// on the end-to-end time of `run` of /bin/true. Run it as root from the
+// on the end-to-end time of `run` of /bin/true, of `python3 -c pass` and of
+// a bash loop running /bin/true 500 times. Run it as root from the
 // repository root:
 //
 //	go run ./test/benchmarks
 //
 // It builds the benchmarks with gcc -O2 -static into a busybox root
 // filesystem (<repo>/.cache/rootfs/bench), runs each one under both runtimes
-// and prints a table. When runsc cannot be built or fails, its column says
-// so and runc's numbers are still printed.
+// and prints a table. The python3 and bash rows run in the cached Debian
+// root filesystem (testutil.CachedDebianRootfs, mounted read-only), which
+// takes minutes to build the first time; -debian=false skips them. When
+// runsc cannot be built or fails, its column says so and runc's numbers are
+// still printed.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -26,10 +31,19 @@ import (
 var (
 	runscPath = flag.String("runsc", "", "runsc binary to measure (default: build bulwark.dev/runsc)")
 	runcPath  = flag.String("runc", "runc", "runc binary to compare with")
-	startups  = flag.Int("n", 10, "number of `run` of /bin/true timed for the startup benchmark")
+	startups  = flag.Int("n", 10, "number of `run` timed for each startup benchmark (/bin/true, python3, bash)")
+	debian    = flag.Bool("debian", true, "run the python3 and bash startup benchmarks in the cached Debian rootfs (built on first use, minutes)")
 	minTime   = flag.Float64("min-time", 1, "seconds each microbenchmark measures for, at least")
 	timeout   = flag.Duration("timeout", 5*time.Minute, "limit for one benchmark under one runtime")
 )
+
+// debianCommands are timed like /bin/true, in the Debian rootfs (issue 3):
+// interpreter startup with its dynamic loading, and many fork+exec from a
+// shell.
+var debianCommands = [][]string{
+	{"/usr/bin/python3", "-c", "pass"},
+	{"/bin/bash", "-c", "for i in $(seq 500); do /bin/true; done"},
+}
 
 func main() {
 	flag.Parse()
@@ -40,6 +54,9 @@ func main() {
 }
 
 func run() error {
+	if *startups < 1 {
+		return fmt.Errorf("-n must be at least 1, not %d", *startups)
+	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("must run as root (the runtimes create containers)")
 	}
@@ -52,9 +69,27 @@ func run() error {
 		return fmt.Errorf("finding runc (run: apt-get install runc): %w", err)
 	}
 	rootfs := filepath.Join(repo, ".cache", "rootfs", "bench")
+	if err := os.MkdirAll(filepath.Dir(rootfs), 0o755); err != nil {
+		return fmt.Errorf("creating the rootfs cache: %w", err)
+	}
+	unlock, err := lockRun(rootfs + ".lock")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	names, err := buildRootfs(filepath.Join(repo, "test", "benchmarks", "src"), rootfs)
 	if err != nil {
 		return err
+	}
+	startupRows := []container{{rootfs: rootfs, args: []string{"/bin/true"}}}
+	if *debian {
+		deb, err := testutil.CachedDebianRootfs(context.Background(), repo, logf)
+		if err != nil {
+			return fmt.Errorf("%w (-debian=false skips the Debian benchmarks)", err)
+		}
+		for _, args := range debianCommands {
+			startupRows = append(startupRows, container{rootfs: deb, readonly: true, args: args})
+		}
 	}
 	tmp, err := os.MkdirTemp("", "bw-bench-")
 	if err != nil {
@@ -80,12 +115,19 @@ func run() error {
 		}
 		rows = append(rows, r)
 	}
-	start := row{name: fmt.Sprintf("run /bin/true (N=%d)", *startups)}
-	for i, rt := range runtimes {
-		fmt.Fprintf(os.Stderr, "startup under %s ...\n", rt.name)
-		start.results[i] = rt.startup(tmp, rootfs, *startups)
+	for _, c := range startupRows {
+		r := row{name: runLabel(c.args, *startups)}
+		for i, rt := range runtimes {
+			fmt.Fprintf(os.Stderr, "%s under %s ...\n", r.name, rt.name)
+			r.results[i] = rt.startup(tmp, c, *startups)
+		}
+		rows = append(rows, r)
 	}
-	rows = append(rows, start)
 	printReport(os.Stdout, runtimes, rows)
 	return nil
+}
+
+// logf prints progress to stderr.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
 }

@@ -91,3 +91,23 @@ func printReport(w io.Writer, runtimes []*runtime, rows []row) {
 		}
 	}
 }
+
+// runLabel names a startup row: "run " and args as a shell would need
+// them typed, then the number of timed runs.
+func runLabel(args []string, n int) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = shellQuote(a)
+	}
+	return fmt.Sprintf("run %s (N=%d)", strings.Join(quoted, " "), n)
+}
+
+// shellQuote returns s unchanged when a POSIX shell would read it as one
+// word as is, and otherwise in single quotes, each quote inside closing
+// them, escaped (\') and reopening them.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=/.,:@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

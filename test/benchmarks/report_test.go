@@ -77,3 +77,21 @@ func TestFormatValue(t *testing.T) {
 		}
 	}
 }
+
+func TestRunLabel(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		n    int
+		want string
+	}{
+		{[]string{"/bin/true"}, 10, "run /bin/true (N=10)"},
+		{[]string{"/usr/bin/python3", "-c", "pass"}, 5, "run /usr/bin/python3 -c pass (N=5)"},
+		{[]string{"/bin/bash", "-c", "for i in $(seq 500); do /bin/true; done"}, 10,
+			"run /bin/bash -c 'for i in $(seq 500); do /bin/true; done' (N=10)"},
+		{[]string{"echo", "it's", ""}, 1, `run echo 'it'\''s' '' (N=1)`},
+	} {
+		if got := runLabel(c.args, c.n); got != c.want {
+			t.Errorf("runLabel(%q, %d) = %q, want %q", c.args, c.n, got, c.want)
+		}
+	}
+}

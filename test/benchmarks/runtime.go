@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bulwark.dev/test/testutil"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // runtime is one OCI runtime under measurement.
@@ -25,10 +26,24 @@ type result struct {
 	err   error
 }
 
+// container is what one `run` starts: args in a root filesystem.
+type container struct {
+	rootfs   string
+	readonly bool // mount the root read-only (for a shared, cached rootfs)
+	args     []string
+}
+
+// spec returns the container's OCI spec; both runtimes get the same one.
+func (c container) spec() *specs.Spec {
+	s := testutil.NewSpec(testutil.SpecOptions{Args: c.args, Rootfs: c.rootfs})
+	s.Root.Readonly = c.readonly
+	return s
+}
+
 // micro runs one microbenchmark container and parses its "name value unit"
 // line.
 func (rt *runtime) micro(tmp, rootfs string, args []string) result {
-	r, err := rt.runOnce(tmp, rootfs, args)
+	r, err := rt.runOnce(tmp, container{rootfs: rootfs, args: args})
 	if err != nil {
 		return result{err: err}
 	}
@@ -42,11 +57,16 @@ func (rt *runtime) micro(tmp, rootfs string, args []string) result {
 	return result{value: value, unit: unit}
 }
 
-// startup times n `run` of /bin/true end to end and returns the mean.
-func (rt *runtime) startup(tmp, rootfs string, n int) result {
+// startup runs c once untimed to warm the page cache, then times n `run`
+// of c end to end (from starting the runtime binary until it exits) and
+// returns the mean.
+func (rt *runtime) startup(tmp string, c container, n int) result {
+	if _, err := rt.runOnce(tmp, c); err != nil {
+		return result{err: err}
+	}
 	var total time.Duration
 	for i := 0; i < n; i++ {
-		r, err := rt.runOnce(tmp, rootfs, []string{"/bin/true"})
+		r, err := rt.runOnce(tmp, c)
 		if err != nil {
 			return result{err: err}
 		}
@@ -55,9 +75,9 @@ func (rt *runtime) startup(tmp, rootfs string, n int) result {
 	return result{value: total.Seconds() * 1000 / float64(n), unit: "ms/run"}
 }
 
-// runOnce runs args in a fresh container with `run` and a fresh state root,
-// and removes everything afterwards.
-func (rt *runtime) runOnce(tmp, rootfs string, args []string) (testutil.Result, error) {
+// runOnce runs c as a fresh container with `run` and a fresh state root,
+// and removes everything afterwards. A nonzero exit status is an error.
+func (rt *runtime) runOnce(tmp string, c container) (testutil.Result, error) {
 	if rt.broken != nil {
 		return testutil.Result{}, rt.broken
 	}
@@ -73,13 +93,13 @@ func (rt *runtime) runOnce(tmp, rootfs string, args []string) (testutil.Result, 
 	id := fmt.Sprintf("bench-%d", rt.seq)
 	bundle := filepath.Join(tmp, rt.name+"-"+id)
 	defer os.RemoveAll(bundle)
-	if err := testutil.WriteBundle(bundle, testutil.NewSpec(testutil.SpecOptions{Args: args, Rootfs: rootfs})); err != nil {
+	if err := testutil.WriteBundle(bundle, c.spec()); err != nil {
 		return testutil.Result{}, err
 	}
 	run := testutil.Runtime{Bin: rt.bin, Global: []string{"--root", root}, Timeout: *timeout}
 	r := run.Run("run", "--bundle", bundle, id)
 	if r.Err != nil || r.ExitCode != 0 {
-		return r, fmt.Errorf("%s run %s: exit %d, %v: %s", rt.name, args[0], r.ExitCode, r.Err, firstLine(r.Stderr))
+		return r, fmt.Errorf("%s run %s: exit %d, %v: %s", rt.name, c.args[0], r.ExitCode, r.Err, firstLine(r.Stderr))
 	}
 	return r, nil
 }
