@@ -12,7 +12,7 @@ command -v apt-get >/dev/null || die "apt-get not found: this script supports De
 # build-essential: gcc and the static libc for the C test programs and
 # benchmarks; busybox-static: the e2e tests' root filesystem; runc: the
 # reference runtime of the benchmarks and harness tests; debootstrap: the
-# Debian rootfs of the opt-in userland suite (test/userland); docker.io
+# Debian rootfs of the userland suite (test/userland); docker.io
 # (with containerd, iptables, tini), podman (with conmon),
 # containernetworking-plugins (podman's bridge network), catatonit (podman
 # --init) and iproute2 (the private bridge of the test dockerd): the opt-in

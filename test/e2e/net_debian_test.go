@@ -1,5 +1,3 @@
-//go:build userland
-
 package e2e
 
 import (
@@ -13,8 +11,8 @@ import (
 	"bulwark.dev/test/testutil"
 )
 
-// Networking with Debian programs (built with -tags userland: the first
-// run builds the Debian root filesystem, see test/userland).
+// Networking with Debian programs (the first run builds the Debian root
+// filesystem with debootstrap, see test/userland).
 
 func debianRootfs(t *testing.T) string {
 	t.Helper()

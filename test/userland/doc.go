@@ -5,13 +5,10 @@
 // filesystem, and each test compares their output with the text they print
 // under runc.
 //
-// The tests are built only with the "userland" build tag: until issue 3
-// lands (threads and futexes are not implemented in the sandbox kernel yet,
-// so they fail under runsc) they are not part of the default `go test
-// ./...`, which reports this package as having no test files. Run them as
-// root with:
+// They are part of the default `go test ./...` (scripts/test.sh). Run them
+// alone, as root, with:
 //
-//	go test -count=1 -tags userland ./test/userland
+//	go test -count=1 ./test/userland
 //
 // The first run builds the root filesystem with debootstrap (install it
 // with scripts/install.sh) from the Debian mirror of the host's APT sources
@@ -25,5 +22,5 @@
 //
 // For example, to check the tests against runc:
 //
-//	go test -count=1 -tags userland ./test/userland -args -against-runc
+//	go test -count=1 ./test/userland -args -against-runc
 package userland

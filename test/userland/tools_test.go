@@ -1,5 +1,3 @@
-//go:build userland
-
 package userland
 
 import (
