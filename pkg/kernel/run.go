@@ -30,6 +30,9 @@ func (t *Task) run() {
 		case platform.TrapSyscall:
 			t.doSyscall()
 		case platform.TrapFault, platform.TrapSignal:
+			if trap.Kind == platform.TrapFault && t.cowFault(trap) {
+				continue // a copy-on-write page was unshared: retry
+			}
 			t.k.mu.Lock()
 			t.forceSignalLocked(faultInfo(trap.Signo, trap.Code, trap.Addr))
 			t.k.mu.Unlock()
@@ -37,6 +40,19 @@ func (t *Task) run() {
 		}
 	}
 	t.exit()
+}
+
+// cowFault lets the address space resolve a fault on a present page
+// (SEGV_ACCERR, which x86 reports for writes to copy-on-write pages; an
+// instruction fetch, at the instruction pointer, is never a write) and
+// reports whether it did.
+func (t *Task) cowFault(trap platform.Trap) bool {
+	write := trap.Signo == linux.SIGSEGV && trap.Code == linux.SEGV_ACCERR && trap.Addr != uintptr(t.regs.Rip)
+	handled, err := t.mm.HandleFault(trap.Addr, write)
+	if err != nil {
+		t.Debugf("copy-on-write fault at %#x: %v", trap.Addr, err)
+	}
+	return handled
 }
 
 // doSyscall serves the syscall in t.regs and stores its result in rax.

@@ -304,6 +304,12 @@ func TestForkedAddressSpaceRuns(t *testing.T) {
 		regs := res.Regs
 		for done := false; !done; {
 			trap, err := c.Switch(mm.AddressSpace(), &regs)
+			if err == nil && trap.Kind == platform.TrapFault {
+				// Forked private pages are copy-on-write, as in the kernel's run loop.
+				if ok, _ := mm.HandleFault(trap.Addr, true); ok {
+					continue
+				}
+			}
 			if err != nil || trap.Kind != platform.TrapSyscall {
 				t.Fatalf("trap %+v, %v", trap, err)
 			}

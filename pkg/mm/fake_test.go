@@ -78,7 +78,7 @@ func agrees(m *MemoryManager) error {
 	n := 0
 	for _, v := range m.vmas {
 		for p := v.start; p < v.end; p += 0x1000 {
-			want := fakePage{v.off + int64(p-v.start), v.prot}
+			want := fakePage{v.off + int64(p-v.start), v.hostProt()}
 			if got, ok := a.pages[p]; !ok || got != want {
 				return fmt.Errorf("page %#x: host has %+v (mapped %v), vma wants %+v", p, got, ok, want)
 			}

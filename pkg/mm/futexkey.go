@@ -6,7 +6,8 @@ import "bulwark.dev/pkg/abi/linux"
 // file offset and whether its mapping is MAP_SHARED (futexes on shared
 // mappings are keyed by the offset so that processes sharing the pages
 // meet). The word must be readable, and writable when write is set
-// (linux.EFAULT otherwise). It only reads the address space.
+// (linux.EFAULT otherwise); for writing, a copy-on-write page is unshared
+// first.
 func (m *MemoryManager) FutexLocation(addr uintptr, write bool) (off int64, shared bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -21,6 +22,12 @@ func (m *MemoryManager) FutexLocation(addr uintptr, write bool) (off int64, shar
 	}
 	if v.start > addr || addr+4 > v.end || v.prot&need != need {
 		return 0, false, linux.EFAULT
+	}
+	if write && v.cow {
+		if err := m.writableLocked(addr, 4); err != nil {
+			return 0, false, linux.ENOMEM
+		}
+		v = &m.vmas[m.vmas.find(addr)]
 	}
 	return v.off + int64(addr-v.start), v.shared, nil
 }

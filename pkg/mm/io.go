@@ -46,10 +46,13 @@ func (m *MemoryManager) CopyIn(addr uintptr, dst []byte) (int, error) {
 
 // CopyOut copies to application memory (linux.EFAULT, with the count done).
 // It honours the VMA's protection like the host kernel's copy_to_user: the
-// memory must be writable.
+// memory must be writable. Copy-on-write pages are unshared first.
 func (m *MemoryManager) CopyOut(addr uintptr, src []byte) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.writableLocked(addr, uintptr(len(src))); err != nil {
+		return 0, linux.EFAULT // out of memory for the copy
+	}
 	return m.copyLocked(addr, src, linux.PROT_WRITE, true)
 }
 

@@ -221,6 +221,20 @@ func (f *MemoryFile) merge() {
 	f.used = out
 }
 
+// run returns the reference count of the page at off and the file range
+// [start, end) around it whose pages all have that count (0 when the page
+// is not allocated).
+func (f *MemoryFile) run(off int64) (refs int32, start, end int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := sort.Search(len(f.used), func(i int) bool { return f.used[i].end > off })
+	if i == len(f.used) || f.used[i].off > off {
+		return 0, off, off
+	}
+	e := f.used[i]
+	return e.refs, e.off, e.end
+}
+
 // UsedBytes returns how many bytes of the file are allocated.
 func (f *MemoryFile) UsedBytes() int64 {
 	f.mu.Lock()

@@ -4,6 +4,7 @@
 //
 // All application memory is backed eagerly: a VMA gets memory file pages
 // when it is created and is mapped into the platform address space at once.
+// Fork shares private pages copy-on-write (cow.go).
 // Copy-in and copy-out are memory copies through the sandbox's own mapping of
 // the memory file, never host system calls.
 package mm
@@ -87,14 +88,18 @@ func (m *MemoryManager) release() {
 	m.as.Release()
 }
 
-// Fork returns a copy of the address space with one user: private memory
-// is copied now (all-zero pages are skipped, so sparse regions stay cheap)
-// and shared memory is shared.
+// Fork returns a copy of the address space with one user. Shared memory
+// is shared; private memory is shared copy-on-write (cow.go): both address
+// spaces reference the same pages, mapped read-only in the platform, until
+// one of them writes.
 func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.released {
 		return nil, linux.EFAULT
+	}
+	if err := m.writeProtectPrivateLocked(); err != nil {
+		return nil, err
 	}
 	c, err := New(m.p, m.mf)
 	if err != nil {
@@ -103,8 +108,12 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	c.brkStart, c.brk = m.brkStart, m.brk
 	c.argvStart, c.argvEnd, c.envStart, c.envEnd = m.argvStart, m.argvEnd, m.envStart, m.envEnd
 	c.executable = m.executable
-	for _, v := range m.vmas {
-		if err := c.forkVMA(v); err != nil {
+	for i := range m.vmas {
+		v := &m.vmas[i]
+		if !v.shared {
+			v.cow = true
+		}
+		if err := c.forkVMA(*v); err != nil {
 			c.DecUsers()
 			return nil, fmt.Errorf("forking mapping %#x-%#x: %w", v.start, v.end, err)
 		}
@@ -112,26 +121,38 @@ func (m *MemoryManager) Fork() (*MemoryManager, error) {
 	return c, nil
 }
 
-// forkVMA gives c its copy of the parent's vma v.
+// writeProtectPrivateLocked removes PROT_WRITE from the platform mapping of
+// every writable private vma that is not already copy-on-write, one call
+// per run of adjacent such vmas. On failure some pages may be read-only
+// while their vma is not cow; HandleFault repairs those on the next write.
+func (m *MemoryManager) writeProtectPrivateLocked() error {
+	needs := func(v *vma) bool { return !v.shared && !v.cow && v.prot&linux.PROT_WRITE != 0 }
+	for i := 0; i < len(m.vmas); {
+		v := &m.vmas[i]
+		if !needs(v) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(m.vmas) && m.vmas[j].start == m.vmas[j-1].end && m.vmas[j].prot == v.prot && needs(&m.vmas[j]) {
+			j++
+		}
+		if err := m.as.Protect(v.start, m.vmas[j-1].end-v.start, v.prot&^linux.PROT_WRITE); err != nil {
+			return fmt.Errorf("write-protecting %#x-%#x for fork: %w", v.start, m.vmas[j-1].end, err)
+		}
+		i = j
+	}
+	return nil
+}
+
+// forkVMA gives c its copy of the parent's vma v (cow when private): a
+// new reference to the same pages.
 func (c *MemoryManager) forkVMA(v vma) error {
-	n := int64(v.length())
-	if v.shared {
-		if err := c.mf.IncRef(v.off, n); err != nil {
-			return err
-		}
-	} else {
-		off, err := c.mf.Allocate(n)
-		if err != nil {
-			return err
-		}
-		if err := c.mf.copyData(off, v.off, n); err != nil {
-			c.mf.Free(off, n)
-			return err
-		}
-		v.off = off
+	if err := c.mf.IncRef(v.off, int64(v.length())); err != nil {
+		return err
 	}
 	c.vmas.insert(v)
-	return c.as.MapFile(v.start, v.length(), v.off, v.prot)
+	return c.as.MapFile(v.start, v.length(), v.off, v.hostProt())
 }
 
 // copyData copies length bytes at src to dst (freshly allocated, so all

@@ -153,7 +153,7 @@ func (m *MemoryManager) insertLocked(vs []vma) error {
 		m.vmas.insert(v)
 	}
 	for _, v := range vs {
-		if err := m.as.MapFile(v.start, v.length(), v.off, v.prot); err != nil {
+		if err := m.as.MapFile(v.start, v.length(), v.off, v.hostProt()); err != nil {
 			for _, r := range vs {
 				m.removeLocked(r.start, r.end)
 				m.as.Unmap(r.start, r.length())
@@ -301,8 +301,17 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 	for k := i; k < j; k++ {
 		m.vmas[k].prot = prot
 	}
-	if err := m.as.Protect(addr, end-addr, prot); err != nil {
-		return linux.ENOMEM
+	// Copy-on-write vmas stay read-only in the platform: one call per run
+	// of vmas with the same host protection.
+	for k := i; k < j; {
+		hp, l := m.vmas[k].hostProt(), k+1
+		for l < j && m.vmas[l].hostProt() == hp {
+			l++
+		}
+		if err := m.as.Protect(m.vmas[k].start, m.vmas[l-1].end-m.vmas[k].start, hp); err != nil {
+			return linux.ENOMEM
+		}
+		k = l
 	}
 	return nil
 }

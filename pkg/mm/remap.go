@@ -1,6 +1,10 @@
 package mm
 
-import "bulwark.dev/pkg/abi/linux"
+import (
+	"fmt"
+
+	"bulwark.dev/pkg/abi/linux"
+)
 
 // Mremap implements mremap(2) (flags MREMAP_MAYMOVE and MREMAP_FIXED):
 // it shrinks, grows in place when the pages above are free, or moves the
@@ -104,7 +108,7 @@ func (m *MemoryManager) growLocked(addr, length uintptr) error {
 	}
 	last := m.vmas[i]
 	v := last.from(last.start) // a copy with the same attributes
-	v.start, v.end = addr, addr+length
+	v.start, v.end, v.cow = addr, addr+length, false
 	if v.file {
 		v.fileOff = last.fileOff + int64(addr-last.start)
 	}
@@ -141,18 +145,52 @@ func (m *MemoryManager) Decommit(addr, length uintptr) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i := m.vmas.find(addr); i < len(m.vmas) && m.vmas[i].start < end; i++ {
-		v := &m.vmas[i]
+	for pos := addr; pos < end; {
+		i := m.vmas.find(pos)
+		if i == len(m.vmas) || m.vmas[i].start >= end {
+			break
+		}
+		v := m.vmas[i]
+		lo := max(pos, v.start)
+		hi := min(end, v.end)
+		pos = hi
 		if v.shared || v.file {
 			continue
 		}
-		lo, hi := max(addr, v.start), min(end, v.end)
-		if err := m.mf.Decommit(v.off+int64(lo-v.start), int64(hi-lo)); err != nil {
+		if err := m.decommitLocked(v, lo, hi); err != nil {
 			return linux.EIO
 		}
 	}
 	if !m.vmas.covered(addr, end) {
 		return linux.ENOMEM
+	}
+	return nil
+}
+
+// decommitLocked zeroes [lo, hi) of private anonymous vma v: pages it holds
+// alone go back to the host, copy-on-write pages still shared are replaced
+// by new zeroed ones.
+func (m *MemoryManager) decommitLocked(v vma, lo, hi uintptr) error {
+	if !v.cow {
+		return m.mf.Decommit(v.off+int64(lo-v.start), int64(hi-lo))
+	}
+	for pos := lo; pos < hi; {
+		off := v.off + int64(pos-v.start)
+		refs, _, runEnd := m.mf.run(off)
+		if refs == 0 {
+			return fmt.Errorf("memory file page %#x of %#x is not allocated", off, pos)
+		}
+		next := min(hi, pos+uintptr(runEnd-off))
+		var err error
+		if refs == 1 {
+			err = m.mf.Decommit(off, int64(next-pos))
+		} else {
+			err = m.replaceLocked(pos, next)
+		}
+		if err != nil {
+			return err
+		}
+		pos = next
 	}
 	return nil
 }

@@ -15,6 +15,9 @@ type vma struct {
 	shared     bool  // MAP_SHARED: the range is shared with forks
 	off        int64 // memory file offset of start
 	growsDown  bool
+	// cow: the pages may be shared with another address space since a
+	// fork, so the platform maps them without PROT_WRITE (cow.go).
+	cow bool
 	// writable: a shared file mapping of the file's own pages (src) whose
 	// file is open for writing, so PROT_WRITE may be added.
 	writable bool
