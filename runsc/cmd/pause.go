@@ -44,22 +44,5 @@ func (*Pause) SetFlags(*flag.FlagSet) {}
 
 // Execute implements subcommands.Command.
 func (c *Pause) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
-	id, ok := oneID(f)
-	if !ok {
-		return errOneID(f)
-	}
-	s, err := newSession(c.Conf, id, "pause")
-	if err != nil {
-		return failEarly(err)
-	}
-	defer s.close()
-	cont, err := container.Load(c.Conf.Root, id)
-	if err != nil {
-		return s.fail(err)
-	}
-	if err := cont.Pause(); err != nil {
-		return s.fail(err)
-	}
-	s.log.Printf("paused container %q", cont.ID)
-	return subcommands.ExitSuccess
+	return onContainer(c.Conf, f, "pause", "paused", (*container.Container).Pause)
 }

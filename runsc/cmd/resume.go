@@ -39,22 +39,5 @@ func (*Resume) SetFlags(*flag.FlagSet) {}
 
 // Execute implements subcommands.Command.
 func (c *Resume) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
-	id, ok := oneID(f)
-	if !ok {
-		return errOneID(f)
-	}
-	s, err := newSession(c.Conf, id, "resume")
-	if err != nil {
-		return failEarly(err)
-	}
-	defer s.close()
-	cont, err := container.Load(c.Conf.Root, id)
-	if err != nil {
-		return s.fail(err)
-	}
-	if err := cont.Resume(); err != nil {
-		return s.fail(err)
-	}
-	s.log.Printf("resumed container %q", cont.ID)
-	return subcommands.ExitSuccess
+	return onContainer(c.Conf, f, "resume", "resumed", (*container.Container).Resume)
 }

@@ -40,22 +40,5 @@ func (*Start) SetFlags(*flag.FlagSet) {}
 
 // Execute implements subcommands.Command.
 func (c *Start) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
-	id, ok := oneID(f)
-	if !ok {
-		return errOneID(f)
-	}
-	s, err := newSession(c.Conf, id, "start")
-	if err != nil {
-		return failEarly(err)
-	}
-	defer s.close()
-	cont, err := container.Load(c.Conf.Root, id)
-	if err != nil {
-		return s.fail(err)
-	}
-	if err := cont.Start(); err != nil {
-		return s.fail(err)
-	}
-	s.log.Printf("started container %q", cont.ID)
-	return subcommands.ExitSuccess
+	return onContainer(c.Conf, f, "start", "started", (*container.Container).Start)
 }

@@ -146,3 +146,28 @@ func usageText(synopsis, description string) string {
 func usageWithFlags(synopsis, description string) string {
 	return usageText(synopsis, description) + "\nFlags:\n"
 }
+
+// onContainer runs op on the one container named by f's argument, as
+// command (for its log), and logs done ("started", "paused", ...) on
+// success: the whole body of the commands that only change a container's
+// state.
+func onContainer(conf *config.Config, f *flag.FlagSet, command, done string, op func(*container.Container) error) subcommands.ExitStatus {
+	id, ok := oneID(f)
+	if !ok {
+		return errOneID(f)
+	}
+	s, err := newSession(conf, id, command)
+	if err != nil {
+		return failEarly(err)
+	}
+	defer s.close()
+	cont, err := container.Load(conf.Root, id)
+	if err != nil {
+		return s.fail(err)
+	}
+	if err := op(cont); err != nil {
+		return s.fail(err)
+	}
+	s.log.Printf("%s container %q", done, cont.ID)
+	return subcommands.ExitSuccess
+}
