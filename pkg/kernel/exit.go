@@ -107,7 +107,7 @@ func (t *Task) releaseVforkLocked() {
 }
 
 // groupExitedLocked makes tg a zombie after its last task exited: orphans go
-// to the init, the parent is notified, Wait returns, and with the init gone
+// to the nearest subreaper ancestor or the init, the parent is notified, Wait returns, and with the init gone
 // every other process is killed like in a Linux PID namespace.
 func (k *Kernel) groupExitedLocked(tg *ThreadGroup) {
 	tg.zombie = true
@@ -125,8 +125,9 @@ func (k *Kernel) groupExitedLocked(tg *ThreadGroup) {
 		init = nil
 	}
 	children := tg.children
+	reaper := k.newReaperLocked(tg, init)
 	for _, c := range children {
-		k.reparentLocked(c, init)
+		k.reparentLocked(c, reaper)
 	}
 	tg.children = nil
 	k.orphanCheckOnExitLocked(tg, children)

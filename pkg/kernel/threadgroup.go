@@ -24,8 +24,9 @@ type ThreadGroup struct {
 	exitSignal int  // sent to the parent on exit; 0 for none
 	execed     bool // has called execve (setpgid by the parent: EACCES)
 
-	exiting bool  // group exit in progress: every task must exit
-	execing *Task // a thread in execve: every other task must exit
+	exiting   bool  // group exit in progress: every task must exit
+	subreaper bool  // PR_SET_CHILD_SUBREAPER: adopts orphaned descendants
+	execing   *Task // a thread in execve: every other task must exit
 	// tasksChanged is closed and replaced when a task leaves tasks.
 	tasksChanged chan struct{}
 	status       ExitStatus // valid once exiting

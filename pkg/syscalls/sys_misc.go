@@ -250,6 +250,17 @@ var prctlFns = map[uintptr]func(t *kernel.Task, a kernel.SyscallArguments) (uint
 		_, err := t.CopyOut(a[1], b[:])
 		return 0, err
 	},
+	linux.PR_SET_CHILD_SUBREAPER: func(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+		t.SetChildSubreaper(a[1] != 0)
+		return 0, nil
+	},
+	linux.PR_GET_CHILD_SUBREAPER: func(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
+		var v int32
+		if t.ChildSubreaper() {
+			v = 1
+		}
+		return 0, kernel.CopyObjectOut(t, a[1], &v)
+	},
 	linux.PR_SET_PDEATHSIG: func(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if a[1] > linux.NumSignals {
 			return 0, linux.EINVAL
