@@ -49,7 +49,7 @@ func (as *addressSpace) newThread() (*stub, error) {
 	}
 	var tid uintptr
 	var ferr error
-	if err := as.t.do(func() {
+	if err := as.t.Do(func() {
 		tid, ferr = as.s.inject(as.p.img.cloneAddr, as.p.img.cloneParentTrap, nrClone, cloneFlags)
 	}); err != nil {
 		return nil, err
@@ -117,7 +117,7 @@ func (as *addressSpace) syscall(nr uintptr, args ...uintptr) error {
 		return err
 	}
 	var err error
-	if terr := as.t.do(func() { _, err = as.s.syscall(nr, args...) }); terr != nil {
+	if terr := as.t.Do(func() { _, err = as.s.syscall(nr, args...) }); terr != nil {
 		return terr
 	}
 	return err
@@ -169,8 +169,8 @@ func (as *addressSpace) release() {
 		for th := range threads {
 			th.reapExit(th.tracer == tid)
 		}
-		as.t.do(as.s.kill)
-		as.t.stop()
+		as.t.Do(as.s.kill)
+		as.t.Stop()
 		as.s.closePidfd()
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // BenchmarkSyscallRoundTrip measures one trapped application syscall: the
@@ -59,7 +60,7 @@ func tracedThread(b *testing.B) (*Platform, *stub) {
 
 // sysemu resumes th under PTRACE_SYSEMU and waits for its next syscall stop.
 func sysemu(b *testing.B, th *stub) {
-	if err := ptrace(ptraceSysemu, th.pid, 0, 0); err != nil {
+	if err := istub.Ptrace(ptraceSysemu, th.pid, 0, 0); err != nil {
 		b.Fatal(err)
 	}
 	var ws unix.WaitStatus
@@ -108,7 +109,7 @@ func BenchmarkPiecePokeUserRax(b *testing.B) {
 	off := unsafe.Offsetof(r.Rax)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := ptrace(unix.PTRACE_POKEUSR, th.pid, off, 1); err != nil {
+		if err := istub.Ptrace(unix.PTRACE_POKEUSR, th.pid, off, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -138,9 +139,9 @@ func BenchmarkPieceThreadHandoff(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer t.stop()
+	defer t.Stop()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		t.do(func() {})
+		t.Do(func() {})
 	}
 }

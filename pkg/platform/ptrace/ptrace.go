@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // Platform is the ptrace platform. It implements platform.Platform.
@@ -133,7 +134,7 @@ func (p *Platform) runMaster(exe, memFD int) error {
 		if err != nil {
 			return err
 		}
-		if stopSignal(ws) == unix.SIGTRAP {
+		if istub.StopSignal(ws) == unix.SIGTRAP {
 			break
 		}
 	}
@@ -176,7 +177,7 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	}
 	var pid uintptr
 	var ferr error
-	if err := p.mt.do(func() {
+	if err := p.mt.Do(func() {
 		pid, ferr = p.master.inject(p.img.forkAddr, p.img.forkParentTrap, nrFork)
 	}); err != nil {
 		return nil, fmt.Errorf("new address space: %w", err)
@@ -190,7 +191,7 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	s := &stub{pid: int(pid), tgid: int(pid), img: p.img, pidfd: -1}
 	t, err := startTracer(func() error {
 		s.openPidfd()
-		if err := ptrace(ptraceSeize, s.pid, 0, ptraceOptions); err != nil {
+		if err := istub.Ptrace(istub.PtraceSeize, s.pid, 0, ptraceOptions); err != nil {
 			s.signalKill() // the master ignores SIGCHLD, so the kernel reaps it
 			s.closePidfd()
 			return fmt.Errorf("PTRACE_SEIZE of stub %d: %w", s.pid, err)
@@ -232,8 +233,8 @@ func (p *Platform) Close() {
 		as.release()
 	}
 	p.master.signalKill()
-	p.mt.do(p.master.kill)
-	p.mt.stop()
+	p.mt.Do(p.master.kill)
+	p.mt.Stop()
 	p.master.closePidfd()
 }
 

@@ -10,17 +10,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // ptrace requests and options missing from x/sys/unix or named here for
 // clarity.
 const (
-	ptraceSeize      = 0x4206
-	ptraceSysemu     = 31
-	ptraceGetsiginfo = 0x4202
-	ptraceInterrupt  = 0x4207
-	ptraceOptions    = unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESYSGOOD
-	syscallStopSig   = unix.SIGTRAP | 0x80 // a syscall stop with TRACESYSGOOD
+	ptraceSysemu   = 31
+	ptraceOptions  = unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESYSGOOD
+	syscallStopSig = unix.SIGTRAP | 0x80 // a syscall stop with TRACESYSGOOD
 	// interruptSignal is sent with tgkill by Context.Interrupt. The stub
 	// never sees it: the tracer recognises the stop and suppresses it.
 	interruptSignal = unix.SIGUSR2
@@ -67,14 +65,6 @@ func (s *stub) signalKill() {
 	if s.pidfd >= 0 {
 		unix.PidfdSendSignal(s.pidfd, unix.SIGKILL, nil, 0)
 	}
-}
-
-func ptrace(req int, pid int, addr, data uintptr) error {
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, uintptr(req), uintptr(pid), addr, data, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
 }
 
 // wait waits for the next stop of the stub. It returns an error when the
@@ -124,15 +114,6 @@ func (s *stub) check(what string, err error) error {
 	return nil
 }
 
-// stopSignal is the signal of a stop, or 0 for a ptrace event stop (such as
-// the group-stop of a seized stub) that carries no signal to suppress.
-func stopSignal(ws unix.WaitStatus) unix.Signal {
-	if uint32(ws)>>16 != 0 { // PTRACE_EVENT_* in bits 16-23
-		return 0
-	}
-	return ws.StopSignal()
-}
-
 // waitReady waits for the first stop after attach and records the
 // register template.
 func (s *stub) waitReady() error {
@@ -167,7 +148,7 @@ func (s *stub) inject(rip, trapRIP uintptr, nr uintptr, args ...uintptr) (uintpt
 		if err != nil {
 			return 0, err
 		}
-		switch stopSignal(ws) {
+		switch istub.StopSignal(ws) {
 		case unix.SIGTRAP:
 			if err := s.check("PTRACE_GETREGS", unix.PtraceGetRegs(s.pid, &r)); err != nil {
 				return 0, err
@@ -210,7 +191,7 @@ type siginfo struct {
 
 func (s *stub) siginfo() (siginfo, error) {
 	var si siginfo
-	err := ptrace(ptraceGetsiginfo, s.pid, 0, uintptr(unsafe.Pointer(&si)))
+	err := istub.Ptrace(istub.PtraceGetsiginfo, s.pid, 0, uintptr(unsafe.Pointer(&si)))
 	return si, s.check("PTRACE_GETSIGINFO", err)
 }
 
@@ -229,7 +210,7 @@ func (s *stub) switchTo(regs *platform.Registers, intr *atomic.Bool) (platform.T
 		return platform.Trap{}, err
 	}
 	for {
-		if err := s.check("PTRACE_SYSEMU", ptrace(ptraceSysemu, s.pid, 0, 0)); err != nil {
+		if err := s.check("PTRACE_SYSEMU", istub.Ptrace(ptraceSysemu, s.pid, 0, 0)); err != nil {
 			return platform.Trap{}, err
 		}
 		ws, err := s.wait()
@@ -267,7 +248,7 @@ func (s *stub) classify(ws unix.WaitStatus, intr *atomic.Bool) (platform.Trap, b
 	if ws.StopSignal() == syscallStopSig {
 		return platform.Trap{Kind: platform.TrapSyscall}, true, nil
 	}
-	sig := stopSignal(ws)
+	sig := istub.StopSignal(ws)
 	if sig == interruptSignal && intr.Swap(false) {
 		return platform.Trap{Kind: platform.TrapInterrupted}, true, nil
 	}
@@ -350,9 +331,9 @@ func (s *stub) seize() error {
 		s.mu.Unlock()
 		return s.fail(errStubGone)
 	}
-	err := ptrace(ptraceSeize, s.pid, 0, ptraceOptions)
+	err := istub.Ptrace(istub.PtraceSeize, s.pid, 0, ptraceOptions)
 	if err == nil {
-		err = ptrace(ptraceInterrupt, s.pid, 0, 0)
+		err = istub.Ptrace(istub.PtraceInterrupt, s.pid, 0, 0)
 	}
 	s.mu.Unlock()
 	if err != nil {

@@ -126,7 +126,7 @@ func TestMapFileInOwnThread(t *testing.T) {
 	mustSwitch(t, c, as, &r) // exit(7)
 
 	busy, release := make(chan struct{}), make(chan struct{})
-	go as.(*addressSpace).t.do(func() { close(busy); <-release })
+	go as.(*addressSpace).t.Do(func() { close(busy); <-release })
 	<-busy
 	defer close(release)
 	// The next instructions store rdi at the data page, then read 0x500000,

@@ -84,7 +84,7 @@ func (as *addressSpace) newThread() (*thread, error) {
 	th.refs.Store(2)
 	var tid uintptr
 	var ferr error
-	if err := as.t.do(func() {
+	if err := as.t.Do(func() {
 		_, ferr = as.s.syscall(unix.SYS_MMAP, sl.stub, slotSize, unix.PROT_READ|unix.PROT_WRITE,
 			unix.MAP_SHARED|unix.MAP_FIXED, slotFD, uintptr(sl.idx*slotSize))
 		if ferr == nil {
@@ -178,7 +178,7 @@ func (th *thread) unref() {
 // syscall runs a host syscall in the stub's first thread.
 func (as *addressSpace) syscall(nr uintptr, args ...uintptr) error {
 	var err error
-	if terr := as.t.do(func() { _, err = as.s.syscall(nr, args...) }); terr != nil {
+	if terr := as.t.Do(func() { _, err = as.s.syscall(nr, args...) }); terr != nil {
 		return terr
 	}
 	return err
@@ -245,8 +245,8 @@ func (as *addressSpace) release() {
 		for th := range threads {
 			futex(th.sl.word(hdrEv), futexWake, 1, 0)
 		}
-		as.t.do(as.s.kill)
-		as.t.stop()
+		as.t.Do(as.s.kill)
+		as.t.Stop()
 		as.s.closePidfd()
 		// The first thread is reaped only after all others have exited.
 		for th := range threads {

@@ -3,17 +3,17 @@ package systrap
 import (
 	"encoding/binary"
 	"fmt"
+
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // The FPU state of a context thread is the XSAVE area of its signal frame,
 // which is the layout platform.FPContext uses: a 512-byte FXSAVE area whose
 // bytes 464..511 hold fpx_sw_bytes, then the XSAVE header and components.
 const (
-	fxMXCSR     = 24
-	fxMXCSRMask = 28
-	fxSWBytes   = 464
-	fxSize      = 512
-	xsHeaderEnd = 576
+	fxSWBytes   = istub.FxSWBytes
+	fxSize      = istub.FxSize
+	xsHeaderEnd = istub.XsHeaderEnd
 	fpMagic1    = 0x46505853 // FP_XSTATE_MAGIC1 in fpx_sw_bytes
 	fpMagic2    = 4          // bytes of FP_XSTATE_MAGIC2 after the area
 )
@@ -128,47 +128,7 @@ func (f *fpFormat) write(th *thread, b []byte) error {
 }
 
 // build returns a full state from b (nil: the initial state), checking
-// what the host would refuse on sigreturn: reserved MXCSR bits and a bad
-// XSAVE header.
+// what the host would refuse: see istub.BuildFP.
 func (f *fpFormat) build(b []byte) ([]byte, error) {
-	le := binary.LittleEndian
-	buf := append([]byte(nil), f.initial...)
-	if b == nil {
-		return buf, nil
-	}
-	if len(b) < fxSize {
-		return nil, fmt.Errorf("FPU state of %d bytes, want at least %d", len(b), fxSize)
-	}
-	if len(b) > len(buf) {
-		b = b[:len(buf)]
-	}
-	copy(buf, b)
-	mask := le.Uint32(f.initial[fxMXCSRMask:])
-	if mask == 0 {
-		mask = 0xffbf
-	}
-	if le.Uint32(buf[fxMXCSR:])&^mask != 0 {
-		return nil, fmt.Errorf("reserved MXCSR bits set: %#x", le.Uint32(buf[fxMXCSR:]))
-	}
-	copy(buf[fxSWBytes:fxSize], f.initial[fxSWBytes:fxSize])
-	if !f.xsave {
-		return buf, nil
-	}
-	le.PutUint64(buf[fxSize:], le.Uint64(buf[fxSize:])|3)
-	if len(b) < xsHeaderEnd {
-		return buf, nil
-	}
-	features := le.Uint64(f.initial[fxSWBytes+8:])
-	if features == 0 {
-		features = ^uint64(0)
-	}
-	if le.Uint64(buf[fxSize:])&^features != 0 {
-		return nil, fmt.Errorf("XSAVE header has unsupported features %#x", le.Uint64(buf[fxSize:]))
-	}
-	for _, c := range buf[fxSize+8 : xsHeaderEnd] {
-		if c != 0 {
-			return nil, fmt.Errorf("XSAVE header reserved bytes are not zero")
-		}
-	}
-	return buf, nil
+	return istub.BuildFP(f.initial, f.xsave, b)
 }

@@ -31,6 +31,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // interruptSignal is sent with tgkill by Context.Interrupt; the stub's
@@ -141,7 +142,7 @@ func (p *Platform) runMaster(exe, memFD int) error {
 		if err != nil {
 			return err
 		}
-		if stopSignal(ws) == unix.SIGTRAP {
+		if istub.StopSignal(ws) == unix.SIGTRAP {
 			break
 		}
 	}
@@ -190,7 +191,7 @@ func (p *Platform) newAddressSpace() (*addressSpace, error) {
 	}
 	var pid uintptr
 	var ferr error
-	if err := p.mt.do(func() {
+	if err := p.mt.Do(func() {
 		pid, ferr = p.master.inject(p.img.forkAddr, p.img.forkParentTrap, 0, nrFork)
 	}); err != nil {
 		return nil, fmt.Errorf("new address space: %w", err)
@@ -204,9 +205,9 @@ func (p *Platform) newAddressSpace() (*addressSpace, error) {
 	s := &stub{pid: int(pid), img: p.img, pidfd: -1}
 	t, err := startTracer(func() error {
 		s.openPidfd()
-		err := ptrace(ptraceSeize, s.pid, 0, ptraceOptions)
+		err := istub.Ptrace(istub.PtraceSeize, s.pid, 0, ptraceOptions)
 		if err == nil {
-			err = ptrace(ptraceInterrupt, s.pid, 0, 0)
+			err = istub.Ptrace(istub.PtraceInterrupt, s.pid, 0, 0)
 		}
 		if err != nil {
 			s.signalKill() // the master ignores SIGCHLD: the host reaps it
@@ -249,8 +250,8 @@ func (p *Platform) Close() {
 		as.release() // ends the contexts' Switches (with an error)
 	}
 	p.master.signalKill()
-	p.mt.do(p.master.kill)
-	p.mt.stop()
+	p.mt.Do(p.master.kill)
+	p.mt.Stop()
 	p.master.closePidfd()
 	// The slot file stays mapped (a context may still look at its slot
 	// after Close): the platform is meant to live as long as the sandbox.

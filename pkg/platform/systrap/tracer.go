@@ -4,81 +4,36 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // The first thread of every stub process (and the master stub) never runs
 // application code and has no seccomp filter: the sandbox makes it run the
 // host syscalls that change the address space (fork, clone, mmap, munmap,
-// mprotect) by ptrace injection, as pkg/platform/ptrace does. That code is
-// unexported there and the package is being reworked, so the minimum is
-// duplicated here.
+// mprotect) by ptrace injection, as pkg/platform/ptrace does. The tracer
+// thread and raw ptrace helpers are shared (package stub); the stub type
+// differs from ptrace's (no lock, rbx in injections), so it stays here.
 
 // errStubGone is returned for requests to a stub that has died.
 var errStubGone = errors.New("systrap: stub process is gone")
 
 const (
-	ptraceSeize      = 0x4206
-	ptraceGetsiginfo = 0x4202
-	ptraceInterrupt  = 0x4207
-	ptraceOptions    = unix.PTRACE_O_EXITKILL
+	ptraceOptions = unix.PTRACE_O_EXITKILL
 )
 
-// tracer is a goroutine locked to its own OS thread, which Linux binds the
-// ptrace relationship to: every ptrace and wait call for one stub's first
-// thread runs on it. When it stops, its goroutine returns still locked, so
-// the OS thread dies and PTRACE_O_EXITKILL kills the stub if still there.
-type tracer struct {
-	reqs     chan func()
-	quit     chan struct{}
-	stopOnce sync.Once
-}
+// tracer is the locked OS thread that runs every ptrace and wait call for
+// one stub's first thread (or the master).
+type tracer = istub.Tracer
 
 // startTracer starts a tracer thread and runs init on it first.
 func startTracer(init func() error) (*tracer, error) {
-	t := &tracer{reqs: make(chan func()), quit: make(chan struct{})}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: see above
-		if err := init(); err != nil {
-			errc <- err
-			return
-		}
-		errc <- nil
-		for {
-			select {
-			case f := <-t.reqs:
-				f()
-			case <-t.quit:
-				return
-			}
-		}
-	}()
-	if err := <-errc; err != nil {
-		return nil, err
-	}
-	return t, nil
+	return istub.StartTracer(init, errStubGone)
 }
-
-// do runs f on the tracer thread and waits for it.
-func (t *tracer) do(f func()) error {
-	done := make(chan struct{})
-	select {
-	case t.reqs <- func() { f(); close(done) }:
-	case <-t.quit:
-		return errStubGone
-	}
-	<-done
-	return nil
-}
-
-func (t *tracer) stop() { t.stopOnce.Do(func() { close(t.quit) }) }
 
 // stub is the first thread of a stub process. Its methods run on its
 // tracer, except signalKill.
@@ -111,14 +66,6 @@ func (s *stub) closePidfd() {
 		unix.Close(s.pidfd)
 		s.pidfd = -1
 	}
-}
-
-func ptrace(req int, pid int, addr, data uintptr) error {
-	_, _, e := unix.Syscall6(unix.SYS_PTRACE, uintptr(req), uintptr(pid), addr, data, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
 }
 
 func (s *stub) fail(err error) error {
@@ -160,14 +107,6 @@ func (s *stub) wait() (unix.WaitStatus, error) {
 	}
 }
 
-// stopSignal is the signal of a stop, or 0 for a ptrace event stop.
-func stopSignal(ws unix.WaitStatus) unix.Signal {
-	if uint32(ws)>>16 != 0 {
-		return 0
-	}
-	return ws.StopSignal()
-}
-
 // waitReady waits for the first stop after attach and records the
 // register template.
 func (s *stub) waitReady() error {
@@ -201,7 +140,7 @@ func (s *stub) inject(rip, trapRIP, rbx uintptr, nr uintptr, args ...uintptr) (u
 		if err != nil {
 			return 0, err
 		}
-		switch stopSignal(ws) {
+		switch istub.StopSignal(ws) {
 		case unix.SIGTRAP:
 			if err := s.check("PTRACE_GETREGS", unix.PtraceGetRegs(s.pid, &r)); err != nil {
 				return 0, err
@@ -212,7 +151,7 @@ func (s *stub) inject(rip, trapRIP, rbx uintptr, nr uintptr, args ...uintptr) (u
 			return uintptr(r.Rax), nil
 		case unix.SIGSEGV, unix.SIGBUS, unix.SIGILL, unix.SIGFPE, unix.SIGSYS:
 			var si [128]byte
-			if ptrace(ptraceGetsiginfo, s.pid, 0, uintptr(unsafe.Pointer(&si[0]))) == nil && int32(binary.LittleEndian.Uint32(si[siCode:])) > 0 {
+			if istub.Ptrace(istub.PtraceGetsiginfo, s.pid, 0, uintptr(unsafe.Pointer(&si[0]))) == nil && int32(binary.LittleEndian.Uint32(si[siCode:])) > 0 {
 				return 0, s.fail(fmt.Errorf("stub %d faulted with %v during syscall %d", s.pid, ws.StopSignal(), nr))
 			}
 		}
