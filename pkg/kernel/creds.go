@@ -45,20 +45,7 @@ func (t *Task) SetRESUID(r, e, s uint32) error {
 			}
 		}
 	}
-	c := old.Fork()
-	if r != noID {
-		c.RealUID = r
-	}
-	if e != noID {
-		c.EffectiveUID = e
-	}
-	if s != noID {
-		c.SavedUID = s
-	}
-	c.FSUID = c.EffectiveUID
-	fixCaps(old, c)
-	t.SetCredentials(c)
-	return nil
+	return t.setUIDsUnchecked(r, e, s)
 }
 
 // SetREUID implements setreuid(2).
