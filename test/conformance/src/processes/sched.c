@@ -18,9 +18,10 @@ static int subreaper_child(void) {
 		return 12;
 	pid_t c = fork();
 	if (c == 0) {
+		pid_t me = getpid();
 		if (fork() == 0) {
 			/* Wait until our parent is gone, then report our new parent. */
-			while (getppid() == c)
+			while (getppid() == me)
 				usleep(1000);
 			pid_t pp = getppid();
 			write(p[1], &pp, sizeof pp);
