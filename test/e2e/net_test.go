@@ -18,7 +18,7 @@ import (
 func TestNetLoopbackTCP(t *testing.T) {
 	e := newEnv(t)
 	r := e.run("c", "/bin/sh", "-c",
-		`nc -l -p 7001 > /tmp/got & sleep 0.3; echo hello-tcp | nc 127.0.0.1 7001; wait; cat /tmp/got`)
+		`nc -l -p 7001 > /tmp/got & for i in $(seq 100); do echo hello-tcp | nc 127.0.0.1 7001 && break; sleep 0.1; done; wait; cat /tmp/got`)
 	if r.Err != nil || r.ExitCode != 0 || !strings.Contains(r.Stdout, "hello-tcp") {
 		t.Errorf("nc over loopback:\n%s", r)
 	}
