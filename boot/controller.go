@@ -24,6 +24,9 @@ type procTable interface {
 	// waiter returns a wait function for process pid, if it exists.
 	waiter(pid int32) (func() kernel.ExitStatus, bool)
 	signal(pid int32, sig int) error
+	// signalForeground sends sig to the foreground group of the terminal
+	// controlling pid's session, or to pid when there is none.
+	signalForeground(pid int32, sig int) error
 	signalAll(sig int)
 	processes() []kernel.ProcessInfo
 	shutdown()
@@ -176,7 +179,11 @@ func (c *controller) signal(req json.RawMessage, files []*os.File) (any, error) 
 		}
 		pid = init
 	}
-	if err := c.procs.signal(pid, a.Signo); err != nil {
+	send := c.procs.signal
+	if a.Foreground {
+		send = c.procs.signalForeground
+	}
+	if err := send(pid, a.Signo); err != nil {
 		return nil, fmt.Errorf("signal %d to pid %d: %w", a.Signo, pid, err)
 	}
 	return nil, nil

@@ -73,6 +73,16 @@ func (f *fakeProcs) signal(pid int32, sig int) error {
 	return nil
 }
 
+func (f *fakeProcs) signalForeground(pid int32, sig int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if pid != 1 {
+		return linux.ESRCH
+	}
+	f.signals = append(f.signals, "fg1:"+linux.SignalNames[sig])
+	return nil
+}
+
 func (f *fakeProcs) signalAll(sig int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -159,6 +169,9 @@ func TestControllerLifecycle(t *testing.T) {
 	if err := c.Call(control.Signal, control.SignalArgs{Signo: 15}, nil); err != nil {
 		t.Errorf("Signal init: %v", err)
 	}
+	if err := c.Call(control.Signal, control.SignalArgs{Signo: 2, PID: 1, Foreground: true}, nil); err != nil {
+		t.Errorf("Signal foreground: %v", err)
+	}
 	if err := c.Call(control.Signal, control.SignalArgs{Signo: 9, All: true}, nil); err != nil {
 		t.Errorf("Signal all: %v", err)
 	}
@@ -170,7 +183,7 @@ func TestControllerLifecycle(t *testing.T) {
 		t.Error("signal 99 accepted")
 	}
 	procs.mu.Lock()
-	if got := strings.Join(procs.signals, " "); got != "pid1:SIGTERM all:SIGKILL" {
+	if got := strings.Join(procs.signals, " "); got != "pid1:SIGTERM fg1:SIGINT all:SIGKILL" {
 		t.Errorf("signals delivered: %s", got)
 	}
 	procs.mu.Unlock()

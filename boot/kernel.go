@@ -102,5 +102,8 @@ func (kp *kernelProcs) waiter(pid int32) (func() kernel.ExitStatus, bool) {
 
 func (kp *kernelProcs) signal(pid int32, sig int) error { return kp.k.Signal(pid, sig) }
 func (kp *kernelProcs) signalAll(sig int)               { kp.k.SignalAll(sig) }
+func (kp *kernelProcs) signalForeground(pid int32, sig int) error {
+	return kp.k.SignalProcessForeground(pid, sig)
+}
 func (kp *kernelProcs) processes() []kernel.ProcessInfo { return kp.k.Processes() }
 func (kp *kernelProcs) shutdown()                       { kp.k.Shutdown() }

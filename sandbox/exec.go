@@ -65,8 +65,19 @@ func (p *Process) Wait() (int, error) {
 
 // Signal sends sig to the process.
 func (p *Process) Signal(sig int) error {
-	if err := p.c.Call(control.Signal, control.SignalArgs{Signo: sig, PID: p.PID}, nil); err != nil {
-		return fmt.Errorf("sending signal %d to pid %d: %w", sig, p.PID, err)
+	return p.signal(control.SignalArgs{Signo: sig, PID: p.PID})
+}
+
+// SignalForeground sends sig to the foreground process group of the
+// process's controlling terminal (to the process when it has none), as
+// the terminal's keyboard would.
+func (p *Process) SignalForeground(sig int) error {
+	return p.signal(control.SignalArgs{Signo: sig, PID: p.PID, Foreground: true})
+}
+
+func (p *Process) signal(a control.SignalArgs) error {
+	if err := p.c.Call(control.Signal, a, nil); err != nil {
+		return fmt.Errorf("sending signal %d to pid %d: %w", a.Signo, p.PID, err)
 	}
 	return nil
 }

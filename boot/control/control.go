@@ -55,11 +55,14 @@ type StartResult struct {
 }
 
 // SignalArgs selects who gets signal Signo: every process when All, else
-// PID, or the init when PID is 0.
+// PID, or the init when PID is 0. With Foreground, the signal goes where
+// the keyboard's would: to the foreground process group of the terminal
+// controlling PID's session (to PID itself when it has none).
 type SignalArgs struct {
-	Signo int   `json:"signo"`
-	PID   int32 `json:"pid,omitempty"`
-	All   bool  `json:"all,omitempty"`
+	Signo      int   `json:"signo"`
+	PID        int32 `json:"pid,omitempty"`
+	All        bool  `json:"all,omitempty"`
+	Foreground bool  `json:"foreground,omitempty"`
 }
 
 // WaitPIDArgs names the process WaitPID waits for.

@@ -166,7 +166,7 @@ func (e *Exec) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands
 		}
 	}
 	s.log.Printf("exec in container %q: pid %d", cont.ID, proc.PID)
-	status, err := fwd.waitForwarding(proc, s.log)
+	status, err := fwd.waitForwarding(proc, p.Terminal, s.log)
 	term.finish()
 	if err != nil {
 		return s.fail(err)

@@ -70,8 +70,13 @@ func catchForwarded() *forwarder {
 func (f *forwarder) release() { signal.Stop(f.ch) }
 
 // waitForwarding waits for proc to exit, passing every caught signal on to
-// it, and returns its status.
-func (f *forwarder) waitForwarding(proc *sandbox.Process, l *log.Logger) (int, error) {
+// it (with terminal, to the foreground group of its terminal, where ^C and
+// the like belong), and returns its status.
+func (f *forwarder) waitForwarding(proc *sandbox.Process, terminal bool, l *log.Logger) (int, error) {
+	send := proc.Signal
+	if terminal {
+		send = proc.SignalForeground
+	}
 	type result struct {
 		status int
 		err    error
@@ -87,7 +92,7 @@ func (f *forwarder) waitForwarding(proc *sandbox.Process, l *log.Logger) (int, e
 			return r.status, r.err
 		case s := <-f.ch:
 			sig := s.(syscall.Signal)
-			if err := proc.Signal(int(sig)); err != nil {
+			if err := send(int(sig)); err != nil {
 				l.Printf("forwarding %v to pid %d: %v", sig, proc.PID, err)
 			} else {
 				l.Printf("forwarded %v to pid %d", sig, proc.PID)
@@ -180,7 +185,13 @@ func spawnExecWaiter(conf *config.Config, id string, p *specs.Process, preserve 
 	cmd := exec.Command(exe, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.ExtraFiles = extra
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// With a terminal, its slave is the waiter's stdin: the waiter makes it
+	// its own controlling terminal, so the host sends it the signals of
+	// the keyboard (^C, ^\, ^Z), window-size changes and the hang-up, which
+	// it passes on to the terminal's foreground group in the sandbox. (The
+	// sandbox process can hold only one host controlling terminal: the
+	// container's own, when it has one.)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: p.Terminal, Ctty: 0}
 	err = cmd.Start()
 	statusW.Close()
 	procR.Close()
@@ -263,7 +274,7 @@ func (w *ExecWait) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcomm
 	defer s.close()
 	fwd := catchForwarded()
 	defer fwd.release()
-	proc, err := w.start(id)
+	proc, terminal, err := w.start(id)
 	if err != nil {
 		s.log.Printf("exec-wait: %v", err)
 		fmt.Fprint(status, err)
@@ -276,7 +287,7 @@ func (w *ExecWait) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcomm
 	// Let go of the caller's stdio and preserved fds: whoever reads the
 	// process's output sees its end when the process closes it.
 	releaseStdio(w.preserveFDs)
-	st, err := fwd.waitForwarding(proc, s.log)
+	st, err := fwd.waitForwarding(proc, terminal, s.log)
 	if err != nil {
 		s.log.Printf("exec-wait: %v", err)
 		return subcommands.ExitFailure
@@ -285,23 +296,25 @@ func (w *ExecWait) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcomm
 	return subcommands.ExitStatus(st)
 }
 
-// start reads the process and starts it.
-func (w *ExecWait) start(id string) (*sandbox.Process, error) {
+// start reads the process and starts it; terminal tells whether it has
+// a terminal.
+func (w *ExecWait) start(id string) (proc *sandbox.Process, terminal bool, err error) {
 	pf := os.NewFile(uintptr(w.processFD), "process")
 	data, err := io.ReadAll(pf)
 	pf.Close()
 	if err != nil {
-		return nil, fmt.Errorf("exec: reading the process: %w", err)
+		return nil, false, fmt.Errorf("exec: reading the process: %w", err)
 	}
 	var p specs.Process
 	if err := json.Unmarshal(data, &p); err != nil {
-		return nil, fmt.Errorf("exec: decoding the process: %w", err)
+		return nil, false, fmt.Errorf("exec: decoding the process: %w", err)
 	}
 	cont, err := container.Load(w.Conf.Root, id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return startExec(cont, &p, w.preserveFDs, w.ignorePaused)
+	proc, err = startExec(cont, &p, w.preserveFDs, w.ignorePaused)
+	return proc, p.Terminal, err
 }
 
 // releaseStdio points fds 0, 1 and 2 at /dev/null and closes the

@@ -416,3 +416,39 @@ func TestTerminalTTYName(t *testing.T) {
 	tm.send("exit\n")
 	e.waitStatus("ttyname")
 }
+
+// A second terminal: the init has one and `runsc exec -d -t
+// --console-socket` (as containerd and conmon call it) gives the exec'd
+// shell another. ^C typed on either reaches that terminal's foreground
+// job, while the sandbox process can hold only the init's as its host
+// controlling terminal.
+func TestTerminalExecSecondTerminal(t *testing.T) {
+	runscOnly(t)
+	e := newEnv(t)
+	first := e.startWithConsole("two", e.terminalBundle("sh"), nil)
+	path, masters := consoleSocket(t)
+	e.must("exec", "-d", "-t", "--console-socket", path, "two", "sh")
+	var m *os.File
+	select {
+	case m = <-masters:
+	case <-time.After(10 * time.Second):
+	}
+	if m == nil {
+		t.Fatal("runsc exec sent no pty master to the console socket")
+	}
+	second := newTerm(t, m)
+	// The job prints a word the echoed command line does not contain once
+	// it runs in the foreground, then waits.
+	for _, tm := range []*term{second, first} {
+		tm.send("sh -c 'echo re''ady; exec sleep 100'\n")
+		tm.expect("ready\r\n")
+		tm.send("\x03")
+		tm.send("echo status=$?\n")
+		tm.expect("status=130")
+	}
+	second.send("exit\n")
+	first.send("exit 3\n")
+	if st := e.waitStatus("two"); st != 3 {
+		t.Errorf("exit status %d, want 3; first terminal:\n%q", st, first.output())
+	}
+}
