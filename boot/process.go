@@ -70,5 +70,6 @@ func InitArgs(spec *specs.Spec) (kernel.CreateProcessArgs, []string, error) {
 		Creds:      creds,
 		Umask:      umask,
 		Limits:     limits,
+		NoNewPrivs: p.NoNewPrivileges,
 	}, unknown, nil
 }

@@ -78,6 +78,7 @@ type CreateProcessArgs struct {
 	FSContext  *vfs.FSContext // root and cwd; the process takes ownership on success
 	Umask      uint32
 	Limits     map[int]Rlimit // RLIMIT_* number -> limit; missing means Linux default
+	NoNewPrivs bool           // PR_SET_NO_NEW_PRIVS set before the program is loaded
 }
 
 // Rlimit is one resource limit.

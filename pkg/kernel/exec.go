@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"bulwark.dev/pkg/abi/linux"
+	"bulwark.dev/pkg/kernel/auth"
 	"bulwark.dev/pkg/loader"
 	"bulwark.dev/pkg/mm"
 	"bulwark.dev/pkg/vfs"
@@ -58,11 +59,14 @@ func (t *Task) checkExecutable(f *vfs.File) error {
 // loadImage loads path into a fresh address space. first, if non-nil, is
 // the already opened executable (execveat with AT_EMPTY_PATH or a PATH
 // lookup); later opens (interpreters) go through the filesystem.
-func (t *Task) loadImage(first *vfs.File, dir *vfs.File, path string, noFollow bool, argv, envv []string) (*mm.MemoryManager, loader.Result, error) {
+//
+// It also returns the credentials the program runs with (see
+// exec_creds.go), for the caller to install with the image.
+func (t *Task) loadImage(first *vfs.File, dir *vfs.File, path string, noFollow bool, argv, envv []string) (*mm.MemoryManager, loader.Result, *auth.Credentials, error) {
 	k := t.k
 	m, err := mm.New(k.cfg.Platform, k.cfg.MemoryFile)
 	if err != nil {
-		return nil, loader.Result{}, fmt.Errorf("creating address space: %w", err)
+		return nil, loader.Result{}, nil, fmt.Errorf("creating address space: %w", err)
 	}
 	// m has one user, the task once the image is committed.
 	opens := 0
@@ -82,18 +86,17 @@ func (t *Task) loadImage(first *vfs.File, dir *vfs.File, path string, noFollow b
 		}
 		return execFile{f}, nil
 	}
+	var creds *auth.Credentials
 	args := loader.Args{Path: path, Argv: argv, Envv: envv, Open: open, MM: m, VDSO: k.vdso,
-		StackLimit: t.tg.Limit(linux.RLIMIT_STACK).Cur}
-	c := t.Credentials()
-	args.UID, args.EUID, args.GID, args.EGID = c.RealUID, c.EffectiveUID, c.RealGID, c.EffectiveGID
+		StackLimit: t.tg.Limit(linux.RLIMIT_STACK).Cur, SetID: t.setIDHook(&creds)}
 	if _, err := rand.Read(args.Random[:]); err != nil {
 		m.DecUsers()
-		return nil, loader.Result{}, fmt.Errorf("AT_RANDOM: %w", err)
+		return nil, loader.Result{}, nil, fmt.Errorf("AT_RANDOM: %w", err)
 	}
 	res, err := loader.Load(args)
 	if err != nil {
 		m.DecUsers()
-		return nil, loader.Result{}, err
+		return nil, loader.Result{}, nil, err
 	}
 	if res.Regs.Cs == 0 {
 		res.Regs.Cs, res.Regs.Ss = userCS, userSS
@@ -102,7 +105,7 @@ func (t *Task) loadImage(first *vfs.File, dir *vfs.File, path string, noFollow b
 		res.Regs.Eflags = 0x202
 	}
 	m.SetExecutable(res.ExecPath)
-	return m, res, nil
+	return m, res, creds, nil
 }
 
 // ExecOptions are the arguments of execve/execveat.
@@ -133,7 +136,7 @@ func (t *Task) Execve(opts ExecOptions) error {
 	if path == "" {
 		return linux.ENOENT
 	}
-	m, res, err := t.loadImage(first, opts.Dir, path, opts.NoFollow, opts.Argv, opts.Envv)
+	m, res, creds, err := t.loadImage(first, opts.Dir, path, opts.NoFollow, opts.Argv, opts.Envv)
 	if err != nil {
 		var e linux.Errno
 		if !errors.As(err, &e) {
@@ -146,7 +149,7 @@ func (t *Task) Execve(opts ExecOptions) error {
 		m.DecUsers()
 		return err
 	}
-	t.commitExec(m, res)
+	t.commitExec(m, res, creds)
 	return nil
 }
 
@@ -196,7 +199,7 @@ func (t *Task) killOtherThreads() error {
 }
 
 // commitExec installs a loaded image: the point of no return of execve.
-func (t *Task) commitExec(m *mm.MemoryManager, res loader.Result) {
+func (t *Task) commitExec(m *mm.MemoryManager, res loader.Result, creds *auth.Credentials) {
 	k := t.k
 	k.mu.Lock()
 	old := t.mm
@@ -227,6 +230,7 @@ func (t *Task) commitExec(m *mm.MemoryManager, res loader.Result) {
 		old.DecUsers()
 	}
 	t.files.table.CloseOnExec()
+	t.installExecCredentials(creds)
 	t.regs = res.Regs
 	t.altStack = linux.SignalStack{Flags: linux.SS_DISABLE}
 	t.restartErr = 0

@@ -48,6 +48,7 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 	k.mu.Unlock()
 
 	t.creds.Store(creds)
+	tg.noNewPrivs = args.NoNewPrivs
 	t.files = &fdTableRef{table: args.FDTable}
 	t.files.users.Store(1)
 	t.fs = &fsContextRef{ctx: args.FSContext}
@@ -75,11 +76,12 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 	if err != nil {
 		return fail(err)
 	}
-	m, res, err := t.loadImage(first, nil, path, false, args.Argv, args.Envv)
+	m, res, creds, err := t.loadImage(first, nil, path, false, args.Argv, args.Envv)
 	first.DecRef()
 	if err != nil {
 		return fail(fmt.Errorf("loading %q: %w", path, describeExecError(err)))
 	}
+	t.installExecCredentials(creds)
 	t.mm = m
 	t.comm = res.Comm
 	t.regs = res.Regs

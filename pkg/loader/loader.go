@@ -36,12 +36,28 @@ type Args struct {
 	MM                   *mm.MemoryManager // fresh, empty
 	Random               [16]byte          // AT_RANDOM bytes
 	UID, EUID, GID, EGID uint32
+	secure               bool // AT_SECURE, from SetID
 	// StackLimit is the soft RLIMIT_STACK in bytes; 0 means Linux's
 	// default of 8 MiB. It sizes the [stack] mapping (see stackSize).
 	StackLimit uint64
 	// VDSO, if not nil, is mapped above the stack and passed as
 	// AT_SYSINFO_EHDR.
 	VDSO *vdso.VDSO
+	// SetID, if not nil, is called with the file whose image is loaded
+	// (the binary a #! chain ends in) before the stack is built, and
+	// returns the identity the program runs with (set-user-ID and
+	// set-group-ID bits). Without it, the ids above are used and
+	// AT_SECURE is 0.
+	SetID func(File) (Identity, error)
+}
+
+// Identity is what the auxiliary vector says of the new program's
+// credentials: AT_UID, AT_EUID, AT_GID, AT_EGID and AT_SECURE (set when
+// the program gained privileges, so that ld.so ignores LD_PRELOAD and the
+// like).
+type Identity struct {
+	UID, EUID, GID, EGID uint32
+	Secure               bool
 }
 
 // Result says where the new program starts.
@@ -90,6 +106,14 @@ func Load(a Args) (Result, error) {
 			res.ExecPath = f.Name()
 		}
 		if !bytes.HasPrefix(hdr, []byte("#!")) {
+			if a.SetID != nil {
+				id, err := a.SetID(f)
+				if err != nil {
+					f.Close()
+					return Result{}, err
+				}
+				a.UID, a.EUID, a.GID, a.EGID, a.secure = id.UID, id.EUID, id.GID, id.EGID, id.Secure
+			}
 			err := loadBinary(a, f, hdr, &res)
 			f.Close()
 			if err != nil {
@@ -196,7 +220,7 @@ func loadBinary(a Args, f File, hdr []byte, res *Result) error {
 			{linux.AT_EUID, uint64(a.EUID)},
 			{linux.AT_GID, uint64(a.GID)},
 			{linux.AT_EGID, uint64(a.EGID)},
-			{linux.AT_SECURE, 0},
+			{linux.AT_SECURE, boolAux(a.secure)},
 		},
 	}
 	top := a.MM.MaxUserAddress()
@@ -250,4 +274,12 @@ func comm(p string) string {
 		c = c[:commLen]
 	}
 	return c
+}
+
+// boolAux is an auxiliary vector flag's value.
+func boolAux(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

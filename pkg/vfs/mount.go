@@ -17,7 +17,8 @@ type MountOptions struct {
 	// empty means the filesystem's name.
 	Source string
 	// Flags are the per-mount flags shown after rw/ro in /proc/mounts.
-	// They are recorded, not enforced.
+	// Of them, only nosuid has an effect (execve ignores set-user-ID and
+	// set-group-ID bits there).
 	Flags MountFlags
 	// Data are the filesystem's own options (e.g. "mode=755"), shown in
 	// the super options of mountinfo.
@@ -73,6 +74,9 @@ func (m *Mount) Filesystem() Filesystem { return m.fs }
 
 // ReadOnly reports whether the mount is read-only.
 func (m *Mount) ReadOnly() bool { return m.opts.ReadOnly }
+
+// Flags returns the mount's per-mount flags.
+func (m *Mount) Flags() MountFlags { return m.opts.Flags }
 
 type mountKey struct {
 	parent *Mount

@@ -89,7 +89,10 @@ func runContainer(t *testing.T, p Program) (testutil.Result, string) {
 		rt.Global = []string{"--root", root, "--debug-log", logs + "/"}
 	}
 	bundle := filepath.Join(t.TempDir(), "bundle")
-	spec := testutil.NewSpec(testutil.SpecOptions{Args: []string{p.Path()}, Rootfs: rootfs})
+	spec, err := programSpec(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := testutil.WriteBundle(bundle, spec); err != nil {
 		t.Fatal(err)
 	}
