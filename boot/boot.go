@@ -136,6 +136,9 @@ func Run(a Args) (int, error) {
 	if err != nil {
 		return 1, fmt.Errorf("mounting the container's filesystems: %w", err)
 	}
+	if err := applyPathRules(ns, spec, logger); err != nil {
+		return 1, fmt.Errorf("applying the spec's devices, read-only and masked paths: %w", err)
+	}
 
 	ttys := newTerminals(k, tty, logger)
 	defer ttys.stop()

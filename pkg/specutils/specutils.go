@@ -48,8 +48,9 @@ func LoadSpec(bundleDir string) (*specs.Spec, error) {
 }
 
 // Validate checks what runsc needs from a spec: a process with arguments and
-// an absolute cwd, a root whose path exists (relative paths are taken from
-// bundleDir), and absolute mount destinations.
+// an absolute cwd, known capabilities and rlimits, a root whose path exists
+// (relative paths are taken from bundleDir), absolute mount destinations,
+// and absolute masked, read-only and device paths.
 func Validate(spec *specs.Spec, bundleDir string) error {
 	p := spec.Process
 	switch {
@@ -79,6 +80,12 @@ func Validate(spec *specs.Spec, bundleDir string) error {
 		if !filepath.IsAbs(m.Destination) {
 			return fmt.Errorf("mounts[%d].destination %q must be an absolute path", i, m.Destination)
 		}
+	}
+	if err := ValidateCapabilities(p.Capabilities); err != nil {
+		return err
+	}
+	if err := validateLinuxPaths(spec.Linux); err != nil {
+		return err
 	}
 	return validateRlimits(p.Rlimits)
 }

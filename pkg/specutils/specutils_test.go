@@ -83,6 +83,21 @@ func TestLoadSpecErrors(t *testing.T) {
 		{"missing root", mod(func(s *specs.Spec) { s.Root.Path = "nope" }), `root.path "nope" (DIR/nope): no such file or directory`},
 		{"root is a file", mod(func(s *specs.Spec) { s.Root.Path = "config.json" }), `root.path "config.json" (DIR/config.json): not a directory`},
 		{"relative mount", mod(func(s *specs.Spec) { s.Mounts = append(s.Mounts, specs.Mount{Destination: "tmp"}) }), `mounts[1].destination "tmp" must be an absolute path`},
+		{"unknown capability", mod(func(s *specs.Spec) {
+			s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_CHOWN", "CAP_TEST"}}
+		}), `process.capabilities.bounding[1]: unknown capability "CAP_TEST"`},
+		{"unknown ambient capability", mod(func(s *specs.Spec) {
+			s.Process.Capabilities = &specs.LinuxCapabilities{Ambient: []string{"chown"}}
+		}), `process.capabilities.ambient[0]: unknown capability "chown"`},
+		{"relative masked path", mod(func(s *specs.Spec) {
+			s.Linux = &specs.Linux{MaskedPaths: []string{"/proc/kcore", "masked"}}
+		}), `linux.maskedPaths[1] "masked" must be an absolute path`},
+		{"relative readonly path", mod(func(s *specs.Spec) { s.Linux = &specs.Linux{ReadonlyPaths: []string{"ro"}} }),
+			`linux.readonlyPaths[0] "ro" must be an absolute path`},
+		{"relative device", mod(func(s *specs.Spec) { s.Linux = &specs.Linux{Devices: []specs.LinuxDevice{{Path: "dev/x", Type: "c"}}} }),
+			`linux.devices[0].path "dev/x" must be an absolute path`},
+		{"unknown device type", mod(func(s *specs.Spec) { s.Linux = &specs.Linux{Devices: []specs.LinuxDevice{{Path: "/dev/x", Type: "x"}}} }),
+			`linux.devices[0] "/dev/x": unknown device type "x" (want c, u, b or p)`},
 		{"bad json", `{"process": [}`, "invalid character"},
 		{"wrong type", `{"process": {"args": "sh"}}`, "cannot unmarshal"},
 	}
@@ -197,5 +212,21 @@ func TestValidateRlimits(t *testing.T) {
 	spec.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_TEST"}}
 	if _, err := LoadSpec(bundle(t, spec)); err == nil || !strings.Contains(err.Error(), "RLIMIT_TEST") {
 		t.Errorf("LoadSpec with an unknown rlimit: %v", err)
+	}
+}
+
+func TestCapabilityNumber(t *testing.T) {
+	for name, want := range map[string]int{"CAP_CHOWN": 0, "CAP_SYS_ADMIN": 21, "CAP_CHECKPOINT_RESTORE": 40} {
+		if n, ok := CapabilityNumber(name); !ok || n != want {
+			t.Errorf("CapabilityNumber(%q) = %d, %v; want %d", name, n, ok, want)
+		}
+	}
+	for _, name := range []string{"CAP_TEST", "cap_chown", "SYS_ADMIN", ""} {
+		if n, ok := CapabilityNumber(name); ok {
+			t.Errorf("CapabilityNumber(%q) = %d, true; want unknown", name, n)
+		}
+	}
+	if err := ValidateCapabilities(nil); err != nil {
+		t.Errorf("ValidateCapabilities(nil) = %v", err)
 	}
 }

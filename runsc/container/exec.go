@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"bulwark.dev/pkg/specutils"
 	"bulwark.dev/sandbox"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -35,6 +36,18 @@ type ExecOptions struct {
 // user, capabilities, rlimits) with Args instead of its command and the
 // flags applied over it.
 func (c *Container) ExecProcess(o ExecOptions) (*specs.Process, error) {
+	p, err := c.execProcess(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := specutils.ValidateCapabilities(p.Capabilities); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	return p, nil
+}
+
+// execProcess builds ExecProcess's process before validation.
+func (c *Container) execProcess(o ExecOptions) (*specs.Process, error) {
 	if o.ProcessFile != "" {
 		return readProcessFile(o.ProcessFile)
 	}

@@ -104,6 +104,7 @@ func TestExecProcessFlags(t *testing.T) {
 		{Args: []string{"id"}, User: "bob"},
 		{Args: []string{"id"}, Env: []string{"novalue"}},
 		{Args: []string{"id"}, AdditionalGids: []string{"x"}},
+		{Args: []string{"id"}, Caps: []string{"foo"}},
 	} {
 		if _, err := c.ExecProcess(o); err == nil {
 			t.Errorf("ExecProcess(%+v) succeeded", o)
@@ -128,6 +129,7 @@ func TestExecProcessFile(t *testing.T) {
 		"bad.json":    `{"args":`,
 		"noargs.json": `{"cwd":"/"}`,
 		"relcwd.json": `{"args":["x"],"cwd":"tmp"}`,
+		"badcap.json": `{"args":["x"],"cwd":"/","capabilities":{"effective":["CAP_TEST"]}}`,
 	} {
 		path := filepath.Join(dir, name)
 		os.WriteFile(path, []byte(data), 0o644)

@@ -22,12 +22,21 @@
 // <repo>/.cache/rootfs). Podman runs with a private --root and --runroot
 // (storage driver vfs).
 //
-// The tests are built only with the "docker" build tag: several cover
-// features that are not implemented yet and fail until they are, so they are
-// not part of the default `go test ./...`. Run them as root, after
-// scripts/install.sh (docker.io, podman), with:
+// The suite is part of the default `go test ./...` (scripts/test.sh). It
+// needs root and docker, dockerd and podman on $PATH (scripts/install.sh
+// installs them); without them TestMain fails with a one-line message
+// saying so, unless BULWARK_SKIP_DOCKER=1 is set, in which case it prints
+// why the suite was skipped and exits 0. On its own:
 //
-//	go test -count=1 -tags docker ./test/docker
+//	go test -count=1 ./test/docker
+//
+// Everything it creates lives in a temporary directory /tmp/bwd-* and a
+// private bridge bwd*, removed at the end, also when tests fail. If the
+// test binary dies before that (a panic, -timeout, kill -9), the next run
+// removes what it left: each run holds an flock on <dir>/run.lock while it
+// lives, and setup first sweeps the directories of dead runs (their
+// processes and mounts too) and the bwd* bridges no running dockerd uses,
+// with the iptables rules that name them.
 //
 // Flags, after -args:
 //

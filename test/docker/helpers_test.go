@@ -1,5 +1,3 @@
-//go:build docker
-
 package docker
 
 import (

@@ -1,5 +1,3 @@
-//go:build docker
-
 package docker
 
 import (
@@ -150,9 +148,18 @@ func TestDockerPause(t *testing.T) {
 	if got := inspect(t, name, "{{.State.Status}}"); got != "paused" {
 		t.Errorf("status after pause = %q, want paused", got)
 	}
-	time.Sleep(300 * time.Millisecond) // let output in flight land
+	// Output written just before the pause may still be on its way to the
+	// log: wait until two reads agree, then watch for a second.
 	before := lineCount(t, name)
-	time.Sleep(time.Second)
+	if !waitFor(10*time.Second, func() bool {
+		n := before
+		time.Sleep(200 * time.Millisecond)
+		before = lineCount(t, name)
+		return n == before
+	}) {
+		t.Fatalf("the paused container's output never stopped growing (%d lines)", before)
+	}
+	time.Sleep(time.Second) // the observation window, not a wait for readiness
 	if after := lineCount(t, name); after != before {
 		t.Errorf("the paused container kept running: %d lines of output, then %d a second later", before, after)
 	}

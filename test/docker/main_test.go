@@ -1,5 +1,3 @@
-//go:build docker
-
 package docker
 
 import (
@@ -46,8 +44,41 @@ var (
 // debianTimeout bounds building the Debian rootfs on a first run.
 const debianTimeout = 20 * time.Minute
 
+// skipEnv is the environment variable that, set to 1, lets a machine
+// without Docker or root skip the suite instead of failing it.
+const skipEnv = "BULWARK_SKIP_DOCKER"
+
+// suiteTools are the commands the suite needs on $PATH.
+var suiteTools = []string{"docker", "dockerd", "podman"}
+
+// unmet says why this machine cannot run the suite, or "" if it can.
+func unmet() string {
+	var missing []string
+	for _, tool := range suiteTools {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		return fmt.Sprintf("%s not found on $PATH: run scripts/install.sh as root to install Docker and Podman",
+			strings.Join(missing, ", "))
+	case os.Geteuid() != 0:
+		return fmt.Sprintf("the suite starts its own dockerd and must run as root (euid is %d)", os.Geteuid())
+	}
+	return ""
+}
+
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if why := unmet(); why != "" {
+		if os.Getenv(skipEnv) == "1" {
+			fmt.Printf("docker: suite skipped because %s=1: %s\n", skipEnv, why)
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "docker: %s (or set %s=1 to skip this suite)\n", why, skipEnv)
+		os.Exit(1)
+	}
 	cleanup, err := setup()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "docker setup failed: %v\n", err)
@@ -69,15 +100,13 @@ func logf(format string, args ...any) {
 // dockerd, imports the images and prepares podman. The returned cleanup
 // (non-nil once the temporary directory exists) stops everything.
 func setup() (func(), error) {
-	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("the docker tests start dockerd and must run as root (euid is %d)", os.Geteuid())
-	}
 	repo, err := testutil.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
+	sweepStale()
 	// Short: dockerd's and containerd's unix sockets live below it.
-	dir, err := os.MkdirTemp("/tmp", "bwd-")
+	dir, err := os.MkdirTemp(tmpDir, tmpPattern)
 	if err != nil {
 		return nil, fmt.Errorf("creating temporary directory: %w", err)
 	}
@@ -93,12 +122,18 @@ func setup() (func(), error) {
 			logf("%v", err)
 		}
 		if *keepFlag {
+			if err := os.WriteFile(filepath.Join(dir, keptName), nil, 0o644); err != nil {
+				logf("marking %s kept: %v", dir, err)
+			}
 			logf("kept %s", dir)
 			return
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			logf("removing %s: %v", dir, err)
 		}
+	}
+	if err := holdRunLock(dir); err != nil {
+		return cleanup, err
 	}
 	logDir = filepath.Join(dir, "logs") + "/"
 	if err := os.MkdirAll(logDir, 0o755); err != nil {

@@ -1,5 +1,3 @@
-//go:build docker
-
 package docker
 
 import (
@@ -180,9 +178,13 @@ func TestDockerEmbeddedDNS(t *testing.T) {
 		"mkdir -p /tmp/www && echo by-name > /tmp/www/index.html && echo ready && exec httpd -f -p 8000 -h /tmp/www")
 	waitForLogs(t, name, "ready", 20*time.Second)
 	ip := inspect(t, name, "{{(index .NetworkSettings.Networks \""+network+"\").IPAddress}}")
-	res := docker(t, "run", "--rm", "--runtime="+runtimeNet, "--network", network, debianImage,
-		"sh", "-c", "getent hosts "+name+" && curl -sS --max-time 5 http://"+name+":8000/index.html")
-	if res.ExitCode != 0 || !strings.HasPrefix(res.Stdout, ip+" ") || !strings.HasSuffix(res.Stdout, "by-name\n") {
+	// "ready" is printed just before httpd listens: retry until it serves.
+	var res testutil.Result
+	if !waitFor(30*time.Second, func() bool {
+		res = docker(t, "run", "--rm", "--runtime="+runtimeNet, "--network", network, debianImage,
+			"sh", "-c", "getent hosts "+name+" && curl -sS --max-time 5 http://"+name+":8000/index.html")
+		return res.ExitCode == 0 && strings.HasPrefix(res.Stdout, ip+" ") && strings.HasSuffix(res.Stdout, "by-name\n")
+	}) {
 		t.Errorf("resolving and fetching %s (%s) by name on %s:\n%s", name, ip, network, res)
 	}
 }

@@ -1,5 +1,3 @@
-//go:build docker
-
 package docker
 
 import (
@@ -85,8 +83,12 @@ func TestDockerRunDefaultNetwork(t *testing.T) {
 	if res.ExitCode != 0 || !strings.Contains(res.Stdout, ip+"/") {
 		t.Errorf("`ip addr show eth0` in the container does not list %s:\n%s", ip, res)
 	}
-	res = docker(t, "run", "--rm", "--runtime="+runtimeNet, busyboxImage, "nc", "-w", "5", ip, "8000")
-	if res.ExitCode != 0 || res.Stdout != "from-server\n" {
+	// "listening" is printed just before nc listens: the client retries
+	// until the server is up (a refused connection does not use it up).
+	if !waitFor(30*time.Second, func() bool {
+		res = docker(t, "run", "--rm", "--runtime="+runtimeNet, busyboxImage, "nc", "-w", "5", ip, "8000")
+		return res.ExitCode == 0 && res.Stdout == "from-server\n"
+	}) {
 		t.Errorf("another container did not get %q from %s:8000 over the bridge:\n%s", "from-server\n", ip, res)
 	}
 }

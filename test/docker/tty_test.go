@@ -1,5 +1,3 @@
-//go:build docker
-
 package docker
 
 import (
@@ -112,7 +110,10 @@ func TestDockerRunInteractiveCtrlC(t *testing.T) {
 	if !waitFor(time.Second, func() bool { return strings.Contains(out.String(), "ready /dev/") }) {
 		t.Fatalf("the container's stdin is not a terminal (want \"ready /dev/<tty>\"); output: %q", out.String())
 	}
-	time.Sleep(300 * time.Millisecond) // let sh start sleep
+	// ^C must reach sleep, not sh before it has started sleep.
+	if !waitFor(20*time.Second, func() bool { return dockerd.CLI.Run("exec", name, "pidof", "sleep").ExitCode == 0 }) {
+		t.Fatalf("sleep did not start in the container within 20s; output: %q", out.String())
+	}
 	begin := time.Now()
 	if _, err := master.Write([]byte{0x03}); err != nil {
 		t.Fatalf("typing ^C: %v", err)
@@ -128,9 +129,14 @@ func TestDockerRunInteractiveCtrlC(t *testing.T) {
 	if d := time.Since(begin); d > 20*time.Second {
 		t.Errorf("the container ended %v after ^C: not because of it", d)
 	}
-	time.Sleep(100 * time.Millisecond) // drain the master
-	got := strings.ReplaceAll(out.String(), "\r\n", "\n")
-	for _, want := range []string{"got-INT\n", "sleep-status 130\n"} {
+	// The last output may still be in the pty when docker exits.
+	wants := []string{"got-INT\n", "sleep-status 130\n"}
+	var got string
+	waitFor(5*time.Second, func() bool {
+		got = strings.ReplaceAll(out.String(), "\r\n", "\n")
+		return strings.Contains(got, wants[0]) && strings.Contains(got, wants[1])
+	})
+	for _, want := range wants {
 		if !strings.Contains(got, want) {
 			t.Errorf("output %q lacks %q: SIGINT did not reach the foreground process group", got, want)
 		}

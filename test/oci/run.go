@@ -28,9 +28,22 @@ type progResult struct {
 	leftover []int // pids killed after the program ended
 }
 
+// refusedAsExpected reports whether p is an "_fail" program (one that
+// gives the runtime a spec it must refuse) that passed: such a program
+// prints no TAP at all and exits 0 when create failed, and exits 1 when
+// the runtime ran the container instead.
+func (p progResult) refusedAsExpected() bool {
+	return strings.HasSuffix(p.name, "_fail") && !p.timedOut && p.exitCode == 0 &&
+		p.tap.planned < 0 && p.tap.reported() == 0 && p.tap.bailOut == ""
+}
+
 // failed reports whether the program itself went wrong: it timed out, did
-// not exit 0, bailed out or printed fewer tests than it planned.
+// not exit 0, bailed out or printed fewer tests than it planned (unless it
+// refused as expected).
 func (p progResult) failed() bool {
+	if p.refusedAsExpected() {
+		return false
+	}
 	return p.timedOut || p.exitCode != 0 || p.tap.bailOut != "" || p.tap.planned < 0 ||
 		p.tap.reported() < p.tap.planned
 }

@@ -72,6 +72,11 @@ func TestProgResultFailed(t *testing.T) {
 		{progResult{tap: good, timedOut: true, exitCode: -1}, true, "timed out"},
 		{progResult{tap: tapResult{ok: 1, planned: -1, last: "ok 1"}}, true, `no TAP plan; output stops after "ok 1"`},
 		{progResult{tap: tapResult{planned: -1}}, true, "no TAP output"},
+		// An _fail program passes silently when create refused its spec...
+		{progResult{name: "process_rlimits_fail", tap: tapResult{planned: -1}}, false, ""},
+		// ... and exits 1 when the runtime ran the container.
+		{progResult{name: "process_rlimits_fail", exitCode: 1, tap: tapResult{planned: -1}}, true, "exit 1"},
+		{progResult{name: "process_rlimits_fail", tap: tapResult{ok: 3, planned: 3}}, false, ""},
 	} {
 		if got := tc.p.failed(); got != tc.want {
 			t.Errorf("%+v: failed() = %v, want %v", tc.p, got, tc.want)
@@ -79,6 +84,17 @@ func TestProgResultFailed(t *testing.T) {
 		if tc.want && tc.p.why() != tc.why {
 			t.Errorf("%+v: why() = %q, want %q", tc.p, tc.p.why(), tc.why)
 		}
+	}
+}
+
+func TestRefusedAsExpectedCountsOneOK(t *testing.T) {
+	r := runtimeReport{results: []progResult{
+		{name: "process_capabilities_fail", tap: tapResult{planned: -1}},
+		{name: "start", tap: tapResult{ok: 2, notOK: 1, planned: 3}},
+		{name: "other", tap: tapResult{planned: -1}},
+	}}
+	if got := r.totals(); got.ok != 3 || got.notOK != 1 || got.failed != 1 {
+		t.Errorf("totals = %+v, want 3 ok, 1 not ok, 1 failed program", got)
 	}
 }
 

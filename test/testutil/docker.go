@@ -226,30 +226,35 @@ func (d *Dockerd) deleteBridge() error {
 	if out, err := exec.Command("ip", "link", "del", name).CombinedOutput(); err != nil {
 		errs = append(errs, fmt.Errorf("deleting bridge %s: %w: %s", name, err, out))
 	}
-	for _, table := range []string{"nat", "filter"} {
-		if err := deleteRulesOf(table, name); err != nil {
-			errs = append(errs, err)
-		}
+	if err := DeleteIptablesRules(name); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// deleteRulesOf deletes the iptables rules of table that name the device
-// dev: dockerd leaves its bridge's rules behind when it stops.
-func deleteRulesOf(table, dev string) error {
-	out, err := exec.Command("iptables", "-t", table, "-S").Output()
-	if err != nil {
-		return fmt.Errorf("listing iptables table %s: %w", table, err)
+// DeleteIptablesRules deletes the nat and filter rules that name one of
+// the devices devs: dockerd leaves its bridge's rules behind when it stops
+// (or dies).
+func DeleteIptablesRules(devs ...string) error {
+	if len(devs) == 0 {
+		return nil
 	}
 	var errs []error
-	for _, line := range strings.Split(string(out), "\n") {
-		rule := strings.Fields(line)
-		if len(rule) < 2 || rule[0] != "-A" || !slices.Contains(rule, dev) {
+	for _, table := range []string{"nat", "filter"} {
+		out, err := exec.Command("iptables", "-t", table, "-S").Output()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listing iptables table %s: %w", table, err))
 			continue
 		}
-		rule[0] = "-D"
-		if msg, err := exec.Command("iptables", append([]string{"-t", table}, rule...)...).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Errorf("iptables -t %s %s: %w: %s", table, strings.Join(rule, " "), err, msg))
+		for _, line := range strings.Split(string(out), "\n") {
+			rule := strings.Fields(line)
+			if len(rule) < 2 || rule[0] != "-A" || !slices.ContainsFunc(rule, func(w string) bool { return slices.Contains(devs, w) }) {
+				continue
+			}
+			rule[0] = "-D"
+			if msg, err := exec.Command("iptables", append([]string{"-t", table}, rule...)...).CombinedOutput(); err != nil {
+				errs = append(errs, fmt.Errorf("iptables -t %s %s: %w: %s", table, strings.Join(rule, " "), err, msg))
+			}
 		}
 	}
 	return errors.Join(errs...)
