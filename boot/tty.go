@@ -38,9 +38,15 @@ import (
 // the host files of its fds are named "/dev/pts/N" (pkg/fs/host), so
 // ttyname(3) and tty(1) work inside.
 
-// sandboxPTYs are the terminals shown in the sandbox's /dev/pts. A boot
-// process runs one sandbox, so one set serves every devpts it mounts.
-var sandboxPTYs = devpts.NewTerminals()
+// sandboxPTYs are the terminals shown in the sandbox's /dev/pts: these
+// host terminals and the ptys the sandbox's programs make by opening
+// /dev/ptmx, which, with /dev/tty, open through it. A boot process runs
+// one sandbox, so one set serves every devpts it mounts.
+var sandboxPTYs = func() *devpts.Terminals {
+	ts := devpts.NewTerminals()
+	ts.RegisterDevices()
+	return ts
+}()
 
 // terminalSignals are the host signals a terminal sends that are passed on
 // to the sandbox kernel's foreground group.

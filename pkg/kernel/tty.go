@@ -27,6 +27,22 @@ type TerminalFile interface {
 	Terminal() (id uint64, ok bool)
 }
 
+// TerminalMaster is implemented by the master side of a pseudo-terminal:
+// TerminalPeer is the id of its slave.
+type TerminalMaster interface {
+	TerminalPeer() uint64
+}
+
+// LocalTerminal is set in the ids of the terminals the sandbox kernel
+// implements itself (its pseudo-terminals); an id without it is a host
+// tty's device number. Either way the other bits are the terminal's
+// device number as vfs.MakeDev encodes it.
+const LocalTerminal uint64 = 1 << 63
+
+// TerminalDevice returns the device number of terminal id (tty_nr of
+// /proc/[pid]/stat).
+func TerminalDevice(id uint64) uint32 { return uint32(id &^ LocalTerminal) }
+
 // terminal is the job-control state of one terminal.
 type terminal struct {
 	sid  int32 // session it controls; 0: none
@@ -60,15 +76,47 @@ func (k *Kernel) controllingLocked(id uint64) *terminal {
 	return tt
 }
 
-// sessionTerminalLocked reports whether session sid has a controlling
-// terminal.
-func (k *Kernel) sessionTerminalLocked(sid int32) bool {
+// sessionTerminalLocked returns the id and state of the controlling
+// terminal of session sid, or nil.
+func (k *Kernel) sessionTerminalLocked(sid int32) (uint64, *terminal) {
 	for id, tt := range k.ttys {
 		if tt.sid == sid && k.controllingLocked(id) != nil {
-			return true
+			return id, tt
 		}
 	}
-	return false
+	return 0, nil
+}
+
+// ControllingTerminal returns the id of t's controlling terminal, ok
+// false when it has none (opening /dev/tty then fails with ENXIO).
+func (t *Task) ControllingTerminal() (id uint64, ok bool) {
+	id, _, ok = t.k.SessionTerminal(t.tg.sid)
+	return id, ok
+}
+
+// SessionTerminal returns the controlling terminal of session sid and its
+// foreground process group (tty_nr and tpgid of /proc/[pid]/stat), ok
+// false when the session has none.
+func (k *Kernel) SessionTerminal(sid int32) (id uint64, fg int32, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	id, tt := k.sessionTerminalLocked(sid)
+	if tt == nil {
+		return 0, 0, false
+	}
+	return id, tt.pgrp, true
+}
+
+// TerminalForeground returns the foreground process group of terminal id,
+// 0 when it controls no session: TIOCGPGRP on a pty master, which need
+// not be the caller's controlling terminal.
+func (k *Kernel) TerminalForeground(id uint64) int32 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if tt := k.controllingLocked(id); tt != nil {
+		return tt.pgrp
+	}
+	return 0
 }
 
 // ctermLocked returns terminal id's state if it is t's controlling
@@ -110,7 +158,7 @@ func (t *Task) SetControllingTerminal(id uint64, steal bool) error {
 	if t.ctermLocked(id) != nil {
 		return nil // already ours
 	}
-	if t.tg.sid != t.tg.pid || k.sessionTerminalLocked(t.tg.sid) {
+	if _, own := k.sessionTerminalLocked(t.tg.sid); t.tg.sid != t.tg.pid || own != nil {
 		return linux.EPERM
 	}
 	if k.controllingLocked(id) != nil && !(steal && t.Credentials().HasCapability(auth.CapSysAdmin)) {
@@ -260,16 +308,16 @@ func (k *Kernel) SignalForeground(id uint64, sig int) error {
 
 // HangUpTerminal is what a hang-up of terminal id (its other end closed)
 // does: SIGHUP and SIGCONT to the session leader and the foreground
-// group; the terminal then controls no session.
+// group; the kernel then forgets the terminal (it controls no session).
 func (k *Kernel) HangUpTerminal(id uint64) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	tt := k.controllingLocked(id)
+	delete(k.ttys, id)
 	if tt == nil {
 		return
 	}
 	sid, fg := tt.sid, tt.pgrp
-	tt.sid, tt.pgrp = 0, 0
 	for _, sig := range []int{linux.SIGHUP, linux.SIGCONT} {
 		if l := k.tgs[sid]; l != nil && l.pgid != fg {
 			k.sendGroupLocked(l, kernelInfo(sig), sendFromSandbox)

@@ -19,14 +19,12 @@ func (k *Kernel) SignalProcessForeground(pid int32, sig int) error {
 		k.mu.Unlock()
 		return linux.ESRCH
 	}
-	for id, tt := range k.ttys {
-		if tt.sid == tg.sid && k.controllingLocked(id) != nil {
-			if sig != 0 {
-				k.signalGroupLocked(tt.pgrp, sig)
-			}
-			k.mu.Unlock()
-			return nil
+	if _, tt := k.sessionTerminalLocked(tg.sid); tt != nil {
+		if sig != 0 {
+			k.signalGroupLocked(tt.pgrp, sig)
 		}
+		k.mu.Unlock()
+		return nil
 	}
 	k.mu.Unlock()
 	return k.Signal(pid, sig)

@@ -197,3 +197,48 @@ func TestReleaseControllingTerminal(t *testing.T) {
 		t.Errorf("terminal still controlling after TIOCNOTTY: %v", err)
 	}
 }
+
+// ControllingTerminal and SessionTerminal (for /dev/tty and
+// /proc/[pid]/stat) report the session's terminal until it hangs up;
+// TerminalForeground (a pty master's TIOCGPGRP) needs no session.
+func TestControllingTerminalAccessors(t *testing.T) {
+	const local = LocalTerminal | 0x8800
+	k, leader, job1, _ := newJobSession(t)
+	if err := leader.SetForegroundGroup(testTTY, job1.tg.pid); err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range []*Task{leader, job1} {
+		if id, ok := task.ControllingTerminal(); !ok || id != testTTY {
+			t.Errorf("pid %d: ControllingTerminal = %#x, %v", task.tg.pid, id, ok)
+		}
+	}
+	if id, fg, ok := k.SessionTerminal(leader.tg.sid); !ok || id != testTTY || fg != job1.tg.pid {
+		t.Errorf("SessionTerminal = %#x, %d, %v", id, fg, ok)
+	}
+	if fg := k.TerminalForeground(testTTY); fg != job1.tg.pid {
+		t.Errorf("TerminalForeground = %d, want %d", fg, job1.tg.pid)
+	}
+	if fg := k.TerminalForeground(local); fg != 0 {
+		t.Errorf("TerminalForeground of a free terminal = %d", fg)
+	}
+	other := newTestProcess(t, k, nil, nil)
+	if _, ok := other.ControllingTerminal(); ok {
+		t.Error("a session without a terminal has one")
+	}
+	if err := other.SetControllingTerminal(local, false); err != nil {
+		t.Fatalf("SetControllingTerminal of a local terminal: %v", err)
+	}
+	if id, ok := other.ControllingTerminal(); !ok || id != local || TerminalDevice(id) != 0x8800 {
+		t.Errorf("ControllingTerminal = %#x, %v", id, ok)
+	}
+	k.HangUpTerminal(local)
+	if _, ok := other.ControllingTerminal(); ok {
+		t.Error("a hung-up terminal still controls its session")
+	}
+	k.mu.Lock()
+	_, kept := k.ttys[local]
+	k.mu.Unlock()
+	if kept {
+		t.Error("the kernel keeps a hung-up terminal's state")
+	}
+}

@@ -14,18 +14,19 @@ type jobControlIoctl func(t *kernel.Task, f *vfs.File, arg uintptr) (uintptr, er
 
 // jobControlIoctls are the terminal requests the sandbox kernel answers
 // itself: the controlling terminal and foreground group are facts about
-// its sessions and process groups, not the host's. The termios setters are
-// passed on to the terminal once a background caller was dealt with
-// (SIGTTOU).
+// its sessions and process groups, not the host's, and TIOCGPTPEER makes
+// an fd. The termios setters are passed on to the terminal once a
+// background caller was dealt with (SIGTTOU).
 var jobControlIoctls = map[uint32]jobControlIoctl{
-	linux.TIOCSCTTY: ioctlSetCTTY,
-	linux.TIOCNOTTY: ioctlNoTTY,
-	linux.TIOCGPGRP: ioctlGetPgrp,
-	linux.TIOCSPGRP: ioctlSetPgrp,
-	linux.TIOCGSID:  ioctlGetSID,
-	linux.TCSETS:    ioctlSetTermios(linux.TCSETS),
-	linux.TCSETSW:   ioctlSetTermios(linux.TCSETSW),
-	linux.TCSETSF:   ioctlSetTermios(linux.TCSETSF),
+	linux.TIOCGPTPEER: ioctlGetPTPeer,
+	linux.TIOCSCTTY:   ioctlSetCTTY,
+	linux.TIOCNOTTY:   ioctlNoTTY,
+	linux.TIOCGPGRP:   ioctlGetPgrp,
+	linux.TIOCSPGRP:   ioctlSetPgrp,
+	linux.TIOCGSID:    ioctlGetSID,
+	linux.TCSETS:      ioctlSetTermios(linux.TCSETS),
+	linux.TCSETSW:     ioctlSetTermios(linux.TCSETSW),
+	linux.TCSETSF:     ioctlSetTermios(linux.TCSETSF),
 }
 
 // terminalOf returns f's terminal id, or ENOTTY.
@@ -60,7 +61,13 @@ func ioctlNoTTY(t *kernel.Task, f *vfs.File, _ uintptr) (uintptr, error) {
 	return 0, t.ReleaseControllingTerminal(id)
 }
 
+// ioctlGetPgrp is TIOCGPGRP: on the caller's controlling terminal, or on
+// a pty master (for its slave, whoever's terminal that is; 0 when it
+// controls no session), as tmux's tcgetpgrp of its master expects.
 func ioctlGetPgrp(t *kernel.Task, f *vfs.File, arg uintptr) (uintptr, error) {
+	if m, ok := f.Impl().(kernel.TerminalMaster); ok {
+		return 0, copyOutInt32(t, arg, t.Kernel().TerminalForeground(m.TerminalPeer()))
+	}
 	id, err := terminalOf(f)
 	if err != nil {
 		return 0, err
@@ -70,6 +77,34 @@ func ioctlGetPgrp(t *kernel.Task, f *vfs.File, arg uintptr) (uintptr, error) {
 		return 0, err
 	}
 	return 0, copyOutInt32(t, arg, pg)
+}
+
+// ptyPeerOpener is implemented by pty masters (pkg/fs/devpts).
+type ptyPeerOpener interface {
+	OpenPeer(ctx vfs.Context, flags uint32) (*vfs.File, error)
+}
+
+// ptyPeerFlags are the open(2) flags TIOCGPTPEER accepts.
+const ptyPeerFlags = linux.O_ACCMODE | linux.O_NOCTTY | linux.O_NONBLOCK | linux.O_CLOEXEC
+
+// ioctlGetPTPeer is TIOCGPTPEER: a new fd on the slave of a pty master,
+// opened with the flags in arg.
+func ioctlGetPTPeer(t *kernel.Task, f *vfs.File, arg uintptr) (uintptr, error) {
+	po, ok := f.Impl().(ptyPeerOpener)
+	if !ok {
+		return 0, linux.ENOTTY
+	}
+	flags := uint32(arg)
+	if flags&^ptyPeerFlags != 0 {
+		return 0, linux.EINVAL
+	}
+	pf, err := po.OpenPeer(t, flags)
+	if err != nil {
+		return 0, err
+	}
+	defer pf.DecRef()
+	fd, err := t.FDTable().NewFD(0, pf, vfs.FDFlags{CloseOnExec: flags&linux.O_CLOEXEC != 0})
+	return uintptr(fd), err
 }
 
 func ioctlGetSID(t *kernel.Task, f *vfs.File, arg uintptr) (uintptr, error) {

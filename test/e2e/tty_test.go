@@ -400,9 +400,7 @@ func TestTerminalTTYName(t *testing.T) {
 	runscOnly(t) // runc's pty lives in the container's own devpts
 	e := newEnv(t)
 	bundle := e.bundleSpec(func(s *specs.Spec) {
-		s.Process.Terminal = true
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts",
-			Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}})
+		s.Process.Terminal = true // testutil.NewSpec mounts the devpts
 	}, "sh")
 	var n uint32
 	tm := e.startWithConsole("ttyname", bundle, func(m *os.File) {

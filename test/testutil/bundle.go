@@ -27,8 +27,9 @@ type SpecOptions struct {
 
 // NewSpec returns a runc-compatible OCI spec: the process from opts running
 // as root without a terminal, the root filesystem writable (readonly false),
-// mounts /proc (proc), /dev (tmpfs) and /tmp (tmpfs), and the usual
-// namespaces. Both runc and runsc accept it.
+// mounts /proc (proc), /dev (tmpfs), /dev/pts (devpts, as in runc's
+// default spec) and /tmp (tmpfs), and the usual namespaces. Both runc and
+// runsc accept it.
 func NewSpec(opts SpecOptions) *specs.Spec {
 	env := opts.Env
 	if env == nil {
@@ -56,6 +57,7 @@ func NewSpec(opts SpecOptions) *specs.Spec {
 		Mounts: []specs.Mount{
 			{Destination: "/proc", Type: "proc", Source: "proc"},
 			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
 			{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777"}},
 		},
 		Linux: &specs.Linux{

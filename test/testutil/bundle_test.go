@@ -31,7 +31,7 @@ func TestWriteBundleRoundTrip(t *testing.T) {
 	for _, m := range got.Mounts {
 		mounts[m.Destination] = m.Type
 	}
-	want := map[string]string{"/proc": "proc", "/dev": "tmpfs", "/tmp": "tmpfs"}
+	want := map[string]string{"/proc": "proc", "/dev": "tmpfs", "/dev/pts": "devpts", "/tmp": "tmpfs"}
 	if !reflect.DeepEqual(mounts, want) {
 		t.Errorf("mounts = %v, want %v", mounts, want)
 	}

@@ -20,7 +20,7 @@ var (
 	Full    = vfs.MakeDev(1, 7)
 	Random  = vfs.MakeDev(1, 8)
 	URandom = vfs.MakeDev(1, 9)
-	TTY     = vfs.MakeDev(5, 0)
+	TTY     = vfs.MakeDev(linux.TTYAUX_MAJOR, 0) // opened by pkg/fs/devpts
 )
 
 func init() {
@@ -29,8 +29,6 @@ func init() {
 	vfs.RegisterCharDevice(Full, func(vfs.Context, uint32) (vfs.FileImpl, error) { return fullDev{}, nil })
 	vfs.RegisterCharDevice(Random, func(vfs.Context, uint32) (vfs.FileImpl, error) { return randomDev{}, nil })
 	vfs.RegisterCharDevice(URandom, func(vfs.Context, uint32) (vfs.FileImpl, error) { return randomDev{}, nil })
-	// No controlling terminals yet.
-	vfs.RegisterCharDevice(TTY, func(vfs.Context, uint32) (vfs.FileImpl, error) { return nil, linux.ENXIO })
 }
 
 // New returns a /dev filesystem (a tmpfs, so it stays writable like

@@ -22,7 +22,7 @@ func testInfo() procInfo {
 			UserTime:  1500 * time.Millisecond, SysTime: 250 * time.Millisecond,
 			SigBlocked: 1 << (linux.SIGINT - 1), SigCaught: 1 << (linux.SIGTERM - 1),
 		},
-		bootTime: boot, numCPU: 4, exitSignal: linux.SIGCHLD,
+		bootTime: boot, numCPU: 4, exitSignal: linux.SIGCHLD, tpgid: -1,
 	}
 	for r := range i.limits {
 		i.limits[r] = kernel.Rlimit{Cur: linux.RLimInfinity, Max: linux.RLimInfinity}

@@ -34,12 +34,17 @@ type procInfo struct {
 	limits     [linux.RLIM_NLIMITS]kernel.Rlimit
 	exitSignal int
 	noNewPrivs bool
+	ttyNr      uint32 // the controlling terminal's device number; 0: none
+	tpgid      int32  // its foreground process group; -1: none
 }
 
 // info gathers the procInfo of the process (and thread th, if not nil).
 func (p *process) info(s kernel.ProcessSnapshot, th *kernel.ThreadSnapshot) procInfo {
 	i := procInfo{s: s, th: th, bootTime: p.k.BootTime(), numCPU: p.k.Config().NumCPU,
-		exitSignal: p.tg.ExitSignal(), noNewPrivs: p.tg.NoNewPrivs()}
+		exitSignal: p.tg.ExitSignal(), noNewPrivs: p.tg.NoNewPrivs(), tpgid: -1}
+	if id, fg, ok := p.k.SessionTerminal(s.SID); ok {
+		i.ttyNr, i.tpgid = kernel.TerminalDevice(id), fg
+	}
 	for r := range i.limits {
 		i.limits[r] = p.tg.Limit(r)
 	}
@@ -71,7 +76,7 @@ func statText(i procInfo) []byte {
 	rsslim := i.limits[linux.RLIMIT_RSS].Cur
 	fields := []any{
 		pid, "(" + comm + ")", state, s.PPID, s.PGID, s.SID,
-		0, -1, 0, // tty_nr, tpgid, flags
+		i.ttyNr, i.tpgid, 0, // tty_nr, tpgid, flags
 		0, 0, 0, 0, // minflt, cminflt, majflt, cmajflt
 		ut, st, kernel.Ticks(s.ChildUser), kernel.Ticks(s.ChildSys),
 		20, 0, s.Threads, 0, start, // priority, nice, num_threads, itrealvalue, starttime
