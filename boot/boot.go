@@ -132,7 +132,7 @@ func Run(a Args) (int, error) {
 	if err := registerNetwork(k); err != nil {
 		return 1, err
 	}
-	ns, err := buildMounts(k, plan, a.IOFDs, logger)
+	ns, err := buildMounts(k, plan, a.IOFDs, a.Conf, logger)
 	if err != nil {
 		return 1, fmt.Errorf("mounting the container's filesystems: %w", err)
 	}

@@ -6,14 +6,15 @@ import (
 
 	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/pkg/vfs"
+	"bulwark.dev/runsc/config"
 )
 
 // fsMakers builds each kind of filesystem the mount plan names. A nil
 // entry is a filesystem this build does not have yet: buildMounts then
 // degrades (and logs it) where it can.
 type fsMakers struct {
-	gofer   func(fd int) (vfs.Filesystem, error)               // over one gofer connection
-	overlay func(lower vfs.Filesystem) (vfs.Filesystem, error) // tmpfs upper over lower
+	gofer   func(fd int, exclusive bool) (vfs.Filesystem, error) // over one gofer connection; see fileAccess
+	overlay func(lower vfs.Filesystem) (vfs.Filesystem, error)   // tmpfs upper over lower
 	tmpfs   func(options []string) (vfs.Filesystem, error)
 	dev     func() (vfs.Filesystem, error)
 	proc    func(k *kernel.Kernel, ns *vfs.MountNamespace, sysctl map[string]string) (vfs.Filesystem, error)
@@ -21,22 +22,48 @@ type fsMakers struct {
 	host    func(fd int) (*vfs.File, error) // a host fd imported as a file (stdio)
 	devpts  func(options []string) (vfs.Filesystem, error)
 	mqueue  func() (vfs.Filesystem, error)
+
+	access fileAccess // which gofer filesystems are exclusive
 }
 
 // makers are the filesystems of this build, filled in by fs_*.go files.
 var makers fsMakers
 
-// buildMounts builds the sandbox's mount tree from the plan. The gofer
+// fileAccess says which gofer filesystems are exclusive: only the sandbox
+// changes their files, so the gofer filesystem caches what it learns of
+// them. The others are shared: the host may change them at any time.
+type fileAccess struct {
+	root   bool // --file-access=exclusive
+	mounts bool // --file-access-mounts=exclusive (bind mounts)
+}
+
+// fileAccessOf returns the policy conf's flags choose (nil: the flags'
+// defaults, an exclusive root and shared bind mounts). A policy left
+// empty is shared, the one that is always correct.
+func fileAccessOf(conf *config.Config) fileAccess {
+	if conf == nil {
+		return fileAccess{root: true}
+	}
+	return fileAccess{
+		root:   conf.FileAccess == config.FileAccessExclusive,
+		mounts: conf.FileAccessMounts == config.FileAccessExclusive,
+	}
+}
+
+// buildMounts builds the sandbox's mount tree from the plan, with the
+// file access policies of conf's flags (nil: their defaults). The gofer
 // connections are ioFDs, indexed by PlannedMount.GoferIndex.
-func buildMounts(k *kernel.Kernel, plan []PlannedMount, ioFDs []int, logger *log.Logger) (*vfs.MountNamespace, error) {
-	return makers.build(k, plan, ioFDs, logger)
+func buildMounts(k *kernel.Kernel, plan []PlannedMount, ioFDs []int, conf *config.Config, logger *log.Logger) (*vfs.MountNamespace, error) {
+	m := makers
+	m.access = fileAccessOf(conf)
+	return m.build(k, plan, ioFDs, logger)
 }
 
 func (m fsMakers) build(k *kernel.Kernel, plan []PlannedMount, ioFDs []int, logger *log.Logger) (*vfs.MountNamespace, error) {
 	if len(plan) == 0 || plan[0].Destination != "/" || plan[0].Kind != MountGofer {
 		return nil, fmt.Errorf("the mount plan does not start with the root")
 	}
-	root, err := m.goferFS(plan[0], ioFDs)
+	root, err := m.goferFS(plan[0], ioFDs, m.access.root)
 	if err != nil {
 		return nil, fmt.Errorf("root filesystem: %w", err)
 	}
@@ -52,7 +79,7 @@ func (m fsMakers) build(k *kernel.Kernel, plan []PlannedMount, ioFDs []int, logg
 		return nil, err
 	}
 	for _, p := range plan[1:] {
-		fs, skip, err := m.mountFS(k, ns, p, ioFDs)
+		fs, skip, err := m.mountFS(k, ns, p, ioFDs, m.access.mounts)
 		if err != nil {
 			return nil, fmt.Errorf("mount %s (%s): %w", p.Destination, p.Kind, err)
 		}
@@ -71,13 +98,13 @@ func (m fsMakers) build(k *kernel.Kernel, plan []PlannedMount, ioFDs []int, logg
 }
 
 // mountFS builds the filesystem of one planned mount, or says why the
-// mount is skipped.
-func (m fsMakers) mountFS(k *kernel.Kernel, ns *vfs.MountNamespace, p PlannedMount, ioFDs []int) (vfs.Filesystem, string, error) {
+// mount is skipped; exclusive is the policy of a gofer mount.
+func (m fsMakers) mountFS(k *kernel.Kernel, ns *vfs.MountNamespace, p PlannedMount, ioFDs []int, exclusive bool) (vfs.Filesystem, string, error) {
 	var fs vfs.Filesystem
 	var err error
 	switch p.Kind {
 	case MountGofer:
-		fs, err = m.goferFS(p, ioFDs)
+		fs, err = m.goferFS(p, ioFDs, exclusive)
 	case MountProc:
 		if m.proc == nil {
 			return nil, "the proc filesystem is not available yet", nil
@@ -119,12 +146,12 @@ func (m fsMakers) mountFS(k *kernel.Kernel, ns *vfs.MountNamespace, p PlannedMou
 }
 
 // goferFS makes the gofer filesystem of a planned gofer mount.
-func (m fsMakers) goferFS(p PlannedMount, ioFDs []int) (vfs.Filesystem, error) {
+func (m fsMakers) goferFS(p PlannedMount, ioFDs []int, exclusive bool) (vfs.Filesystem, error) {
 	if p.GoferIndex < 0 || p.GoferIndex >= len(ioFDs) {
 		return nil, fmt.Errorf("gofer connection %d missing (%d io fds)", p.GoferIndex, len(ioFDs))
 	}
 	if m.gofer == nil {
 		return nil, fmt.Errorf("the gofer filesystem is not available yet")
 	}
-	return m.gofer(ioFDs[p.GoferIndex])
+	return m.gofer(ioFDs[p.GoferIndex], exclusive)
 }

@@ -3,6 +3,7 @@ package boot
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"log"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"bulwark.dev/pkg/kernel"
 	"bulwark.dev/pkg/specutils"
 	"bulwark.dev/pkg/vfs"
+	"bulwark.dev/runsc/config"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -19,7 +21,7 @@ import (
 // fd, so tests can see which connection went where.
 func fakeMakers(goferFDs *[]int) fsMakers {
 	m := makers
-	m.gofer = func(fd int) (vfs.Filesystem, error) {
+	m.gofer = func(fd int, _ bool) (vfs.Filesystem, error) {
 		*goferFDs = append(*goferFDs, fd)
 		return tmpfs.New(tmpfs.Options{Mode: 0o755}), nil
 	}
@@ -121,6 +123,44 @@ func TestBuildMountsDegrades(t *testing.T) {
 	plan, _ = PlanMounts(bind, false)
 	if _, err := m.build(nil, plan, []int{3}, log.New(&logs, "", 0)); err == nil {
 		t.Error("build with a missing gofer connection succeeded")
+	}
+}
+
+// TestBuildMountsFileAccess checks that the root gets --file-access's
+// policy and bind mounts --file-access-mounts'.
+func TestBuildMountsFileAccess(t *testing.T) {
+	spec := &specs.Spec{Root: &specs.Root{Path: "r"}, Mounts: []specs.Mount{
+		{Destination: "/a", Type: "bind", Source: "/srv"},
+		{Destination: "/b", Type: "bind", Source: "/srv2"},
+	}}
+	plan, err := PlanMounts(spec, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		conf *config.Config
+		want string // exclusive for the root, /a, /b
+	}{
+		{nil, "[true false false]"},
+		{&config.Config{FileAccess: "exclusive", FileAccessMounts: "shared"}, "[true false false]"},
+		{&config.Config{FileAccess: "shared", FileAccessMounts: "exclusive"}, "[false true true]"},
+		{&config.Config{}, "[false false false]"},
+	} {
+		var fds []int
+		var got []bool
+		m := fakeMakers(&fds)
+		fake := m.gofer
+		m.gofer = func(fd int, exclusive bool) (vfs.Filesystem, error) {
+			got = append(got, exclusive)
+			return fake(fd, exclusive)
+		}
+		m.access = fileAccessOf(tc.conf)
+		if _, err := m.build(nil, plan, []int{3, 4, 5}, log.New(io.Discard, "", 0)); err != nil {
+			t.Fatalf("build: %v", err)
+		}
+		if fmt.Sprint(got) != tc.want {
+			t.Errorf("conf %+v: exclusive %v, want %s", tc.conf, got, tc.want)
+		}
 	}
 }
 

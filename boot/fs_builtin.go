@@ -20,12 +20,12 @@ import (
 )
 
 func init() {
-	makers.gofer = func(fd int) (vfs.Filesystem, error) {
+	makers.gofer = func(fd int, exclusive bool) (vfs.Filesystem, error) {
 		c, err := fsproto.NewClient(fd)
 		if err != nil {
 			return nil, fmt.Errorf("gofer connection fd %d: %w", fd, err)
 		}
-		fs, err := goferfs.New(c)
+		fs, err := goferfs.New(c, goferfs.Options{Exclusive: exclusive})
 		if err != nil {
 			c.Close()
 			return nil, err

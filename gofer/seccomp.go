@@ -35,8 +35,9 @@ func fileRules() seccomp.Rules {
 		// One name relative to a directory fd; none follows a final
 		// symlink by itself.
 		unix.SYS_MKDIRAT, unix.SYS_SYMLINKAT, unix.SYS_UNLINKAT, unix.SYS_RENAMEAT, unix.SYS_READLINKAT,
-		// The connections (net.FileConn and fd donation).
-		unix.SYS_RECVMSG, unix.SYS_SENDMSG, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME,
+		// The connections: requests, replies with donated fds, and
+		// shutdown when one ends on a protocol error.
+		unix.SYS_RECVMSG, unix.SYS_SENDMSG, unix.SYS_SHUTDOWN, unix.SYS_GETSOCKNAME, unix.SYS_GETPEERNAME,
 	} {
 		r.Add(nr)
 	}

@@ -137,7 +137,7 @@ func startGofer(t *testing.T, b bundle, plain bool) *goferProc {
 		g.logPath = filepath.Join(t.TempDir(), "gofer.log")
 	}
 	g.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	g.cmd.Env = append(os.Environ(), childEnv+"=3", "BULWARK_GOFER_TEST_BUNDLE="+b.dir, "BULWARK_GOFER_TEST_LOG="+g.logPath)
+	g.cmd.Env = append(os.Environ(), childEnv+"=3", childMallocEnv, "BULWARK_GOFER_TEST_BUNDLE="+b.dir, "BULWARK_GOFER_TEST_LOG="+g.logPath)
 	g.cmd.ExtraFiles = files
 	g.cmd.Stderr = &g.stderr
 	g.cmd.SysProcAttr = &syscall.SysProcAttr{

@@ -1,6 +1,7 @@
 package fsproto
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -8,15 +9,26 @@ import (
 )
 
 // Client is the sandbox half of one mount's connection. Safe for concurrent
-// use: requests carry tags and a reader goroutine hands each reply to its
-// caller, so a slow operation does not hold up the others.
+// use: requests carry tags, so a slow operation does not hold up the
+// others.
+//
+// There is no reader goroutine: a caller sends its request and then, if
+// no other caller is reading replies, reads them itself with a blocking
+// recvmsg until its own arrives, handing any other caller's reply to it on
+// the way. A lone call therefore costs one sendmsg and one recvmsg in the
+// caller's own thread, with no goroutine or thread woken in between.
 //
 // Errors are linux.Errno values. When the connection fails (the gofer died
 // or the Client was closed) every pending and later call returns
 // linux.EIO; Err reports the underlying cause.
 type Client struct {
 	conn *conn
-	done chan struct{} // closed when the reader goroutine exits
+
+	// reader holds one token while no caller is reading replies; the
+	// caller that takes it owns buf and oob until it puts it back.
+	reader chan struct{}
+	buf    []byte
+	oob    []byte
 
 	mu      sync.Mutex // guards the fields below
 	pending map[uint32]chan reply
@@ -24,7 +36,7 @@ type Client struct {
 	err     error // why the connection ended, nil while it is up
 }
 
-// reply is one response as the reader goroutine hands it over.
+// reply is one response as the reading caller hands it over.
 type reply struct {
 	errno linux.Errno
 	body  []byte
@@ -37,17 +49,19 @@ func NewClient(fd int) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{conn: cn, done: make(chan struct{}), pending: make(map[uint32]chan reply)}
-	go c.readLoop()
+	c := &Client{conn: cn, reader: make(chan struct{}, 1), buf: make([]byte, MaxMessage),
+		oob: make([]byte, oobSize), pending: make(map[uint32]chan reply)}
+	c.reader <- struct{}{}
 	return c, nil
 }
 
 // Close closes the connection. Pending calls return linux.EIO.
 func (c *Client) Close() error {
-	err := c.conn.close()
-	<-c.done
-	return err
+	c.fail(errClientClosed)
+	return c.conn.close()
 }
+
+var errClientClosed = errors.New("client closed")
 
 // Err returns why the connection ended, or nil while it is up.
 func (c *Client) Err() error {
@@ -56,51 +70,66 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// readLoop dispatches replies until the connection fails, then fails every
-// pending call.
-func (c *Client) readLoop() {
-	defer close(c.done)
-	buf := make([]byte, MaxMessage)
-	oob := make([]byte, oobSize)
+// wait returns the reply that arrives on ch, reading replies itself
+// whenever no other caller is.
+func (c *Client) wait(ch chan reply) reply {
+	select {
+	case r := <-ch:
+		return r
+	case <-c.reader:
+	}
+	defer func() { c.reader <- struct{}{} }()
 	for {
-		msg, fds, err := c.conn.recv(buf, oob)
-		if err == errTruncated {
-			continue // cannot name its tag: its caller waits until the connection ends
+		select {
+		case r := <-ch:
+			return r
+		default:
 		}
-		if err != nil {
-			c.fail(err)
-			return
+		if err := c.readOne(); err != nil {
+			c.fail(err) // answers ch too
 		}
-		h, body, ok := parseHeader(msg)
-		c.mu.Lock()
-		ch := c.pending[h.Tag]
-		delete(c.pending, h.Tag)
-		c.mu.Unlock()
-		if ch == nil || len(fds) > 1 {
-			closeAll(fds)
-			if ch != nil {
-				ch <- reply{errno: linux.EIO, fd: -1}
-			}
-			continue
-		}
+	}
+}
+
+// readOne reads one reply and hands it to its caller. The caller holds
+// the reader token. An error means the connection is unusable.
+func (c *Client) readOne() error {
+	msg, fds, err := c.conn.recv(c.buf, c.oob)
+	if err == errTruncated {
+		return nil // cannot name its tag: its caller waits until the connection ends
+	}
+	if err != nil {
+		return err
+	}
+	h, body, ok := parseHeader(msg)
+	c.mu.Lock()
+	ch := c.pending[h.Tag]
+	delete(c.pending, h.Tag)
+	c.mu.Unlock()
+	switch {
+	case ch == nil:
+		closeAll(fds)
+	case !ok || len(fds) > 1:
+		closeAll(fds)
+		ch <- reply{errno: linux.EIO, fd: -1}
+	default:
 		r := reply{errno: h.Errno, body: append([]byte(nil), body...), fd: -1}
 		if len(fds) == 1 {
 			r.fd = fds[0]
 		}
-		if !ok {
-			r = reply{errno: linux.EIO, fd: -1}
-			closeAll(fds)
-		}
 		ch <- r
 	}
+	return nil
 }
 
-// fail records the connection's end and wakes every pending call.
+// fail records the connection's end, shuts it down and wakes every
+// pending call.
 func (c *Client) fail(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err == nil {
 		c.err = err
+		c.conn.shutdown()
 	}
 	for tag, ch := range c.pending {
 		ch <- reply{errno: linux.EIO, fd: -1}
@@ -128,9 +157,8 @@ func (c *Client) call(t msgType, e *encoder) (*decoder, int, error) {
 
 	if err := c.conn.send(e.finish(tag, t, 0), -1); err != nil {
 		c.fail(fmt.Errorf("sending %s request: %w", t, err))
-		return nil, -1, linux.EIO
 	}
-	r := <-ch
+	r := c.wait(ch)
 	if r.errno != 0 {
 		closeAll(fdList(r.fd))
 		return nil, -1, r.errno

@@ -41,7 +41,7 @@
 // Open and create donate one host fd with SCM_RIGHTS alongside the reply.
 // Readdir pages: the client starts with cookie 0 and repeats with the
 // returned cookie until eof is set. Requests never carry fds. Tags let a
-// client have many requests outstanding; the server serves up to 32 of a
+// client have many requests outstanding; the server serves up to 8 of a
 // connection's requests at once and replies in any order.
 //
 // # Server rules

@@ -11,8 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxInflight bounds the requests one connection has being served at once.
-const maxInflight = 32
+// maxInflight is how many of one connection's requests are served at
+// once: the number of its worker goroutines.
+const maxInflight = 8
 
 // ServerOptions configure a Server.
 type ServerOptions struct {
@@ -121,24 +122,79 @@ type session struct {
 // connection's FIDs. It returns nil when the peer closed the connection
 // (even with replies unread) and an error when the connection failed or
 // the peer broke the protocol.
+//
+// Workers each read a request with a blocking recvmsg, serve it and send
+// the reply themselves: no goroutine is started and no other thread woken
+// per request. A worker that takes a request when no other is waiting for
+// one starts another, up to maxInflight, so that one slow request does not
+// hold up the next; a connection used by one caller at a time needs two.
 func (s *Server) Serve(connFD int) error {
 	cn, err := newConn(connFD)
 	if err != nil {
 		return err
 	}
 	ss := &session{srv: s, conn: cn, fids: make(map[FID]*node)}
-	var wg sync.WaitGroup
-	defer func() {
-		cn.close()
-		wg.Wait()
-		ss.releaseAll()
-	}()
+	p := &workers{ss: ss}
+	p.start()
+	p.wg.Wait()
+	cn.close()
+	ss.releaseAll()
+	return errors.Join(p.errs...)
+}
 
-	sem := make(chan struct{}, maxInflight)
+// workers are one connection's worker goroutines.
+type workers struct {
+	ss *session
+	wg sync.WaitGroup
+
+	mu   sync.Mutex // guards the fields below
+	n    int        // workers started
+	idle int        // workers waiting for a request
+	errs []error    // why workers stopped, for Serve
+}
+
+// start starts a worker.
+func (p *workers) start() {
+	p.mu.Lock()
+	p.n++
+	p.idle++
+	p.mu.Unlock()
+	p.wg.Go(func() {
+		if err := p.work(); err != nil {
+			p.mu.Lock()
+			p.errs = append(p.errs, err)
+			p.mu.Unlock()
+			p.ss.conn.shutdown() // stops the other workers
+		}
+	})
+}
+
+// took accounts for a worker that received a request, starting another
+// if none is left waiting.
+func (p *workers) took() {
+	p.mu.Lock()
+	p.idle--
+	grow := p.idle == 0 && p.n < maxInflight
+	p.mu.Unlock()
+	if grow {
+		p.start()
+	}
+}
+
+// done accounts for a worker waiting for a request again.
+func (p *workers) done() {
+	p.mu.Lock()
+	p.idle++
+	p.mu.Unlock()
+}
+
+// work serves requests until the connection ends: nil when the peer
+// closed it (or another worker shut it down), else why it failed.
+func (p *workers) work() error {
 	buf := make([]byte, MaxMessage)
 	oob := make([]byte, oobSize)
 	for {
-		msg, fds, err := cn.recv(buf, oob)
+		msg, fds, err := p.ss.conn.recv(buf, oob)
 		closeAll(fds) // requests never carry fds
 		if errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET) {
 			return nil // the peer went away, maybe with replies unread
@@ -150,13 +206,9 @@ func (s *Server) Serve(connFD int) error {
 		if !ok {
 			return fmt.Errorf("malformed request header (%d bytes)", len(msg))
 		}
-		req := append([]byte(nil), body...)
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ss.serveOne(h, req)
-		}()
+		p.took()
+		p.ss.serveOne(h, body)
+		p.done()
 	}
 }
 

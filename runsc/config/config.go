@@ -21,7 +21,22 @@ type Config struct {
 	SystemdCgroup bool
 	Rootless      bool
 	Overlay       bool // root filesystem gets an in-memory writable upper layer
+	// FileAccess is the root filesystem's cache policy and
+	// FileAccessMounts the bind mounts': FileAccessExclusive or
+	// FileAccessShared.
+	FileAccess       string
+	FileAccessMounts string
 }
+
+// File access policies (--file-access, --file-access-mounts).
+const (
+	// FileAccessExclusive: only the sandbox changes the files, so it
+	// caches what it learns of them.
+	FileAccessExclusive = "exclusive"
+	// FileAccessShared: the host may change the files at any time, so
+	// the sandbox asks the gofer every time.
+	FileAccessShared = "shared"
+)
 
 // RegisterFlags defines the global flags on fs, writing into c.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
@@ -36,6 +51,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.SystemdCgroup, "systemd-cgroup", false, "use systemd for cgroups (not supported yet)")
 	fs.BoolVar(&c.Rootless, "rootless", false, "run without root (not supported yet)")
 	fs.BoolVar(&c.Overlay, "overlay", true, "give the root filesystem an in-memory writable layer; writes never reach the bundle")
+	fs.StringVar(&c.FileAccess, "file-access", FileAccessExclusive,
+		"root filesystem access: exclusive (only the container changes it: file attributes, names and open files are cached) or shared (the host may change it too)")
+	fs.StringVar(&c.FileAccessMounts, "file-access-mounts", FileAccessShared,
+		"bind mount access: shared (the host may change them while the container runs) or exclusive (only the container changes them: cached)")
 }
 
 // Validate checks values that flag parsing cannot.
@@ -54,6 +73,13 @@ func (c *Config) Validate() error {
 	case "", "none", "host":
 	default:
 		return fmt.Errorf("invalid --network %q: must be none or host", c.Network)
+	}
+	for _, f := range []struct{ name, value string }{
+		{"--file-access", c.FileAccess}, {"--file-access-mounts", c.FileAccessMounts},
+	} {
+		if f.value != FileAccessExclusive && f.value != FileAccessShared {
+			return fmt.Errorf("invalid %s %q: must be %s or %s", f.name, f.value, FileAccessExclusive, FileAccessShared)
+		}
 	}
 	if c.SystemdCgroup {
 		return fmt.Errorf("--systemd-cgroup is not supported yet: use the cgroupfs driver")
@@ -76,5 +102,7 @@ func (c *Config) ToFlags() []string {
 		"--network=" + c.Network,
 		"--strace=" + strconv.FormatBool(c.Strace),
 		"--overlay=" + strconv.FormatBool(c.Overlay),
+		"--file-access=" + c.FileAccess,
+		"--file-access-mounts=" + c.FileAccessMounts,
 	}
 }

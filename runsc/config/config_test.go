@@ -22,7 +22,8 @@ func parse(t *testing.T, args ...string) *Config {
 }
 
 func TestToFlagsRoundTrip(t *testing.T) {
-	c := parse(t, "--root=/r", "--debug", "--debug-log=/d/", "--strace", "--network=none", "--overlay=false", "--log-format=json")
+	c := parse(t, "--root=/r", "--debug", "--debug-log=/d/", "--strace", "--network=none", "--overlay=false", "--log-format=json",
+		"--file-access=shared", "--file-access-mounts=exclusive")
 	back := parse(t, c.ToFlags()...)
 	if !reflect.DeepEqual(c, back) {
 		t.Errorf("round trip changed config:\n got %+v\nwant %+v", back, c)
@@ -41,6 +42,9 @@ func TestValidate(t *testing.T) {
 		{[]string{"--network=bridge"}, "--network"},
 		{[]string{"--systemd-cgroup"}, "not supported yet"},
 		{[]string{"--rootless"}, "not supported yet"},
+		{[]string{"--file-access=shared", "--file-access-mounts=exclusive"}, ""},
+		{[]string{"--file-access=cached"}, "--file-access"},
+		{[]string{"--file-access-mounts="}, "--file-access-mounts"},
 	} {
 		err := parse(t, tc.args...).Validate()
 		switch {
@@ -77,5 +81,12 @@ func TestJSONLogger(t *testing.T) {
 	}
 	if rec["msg"] != `boot: hello "x\ty"` || rec["level"] != "debug" || rec["time"] == "" {
 		t.Errorf("unexpected record %v", rec)
+	}
+}
+
+func TestFileAccessDefaults(t *testing.T) {
+	c := parse(t)
+	if c.FileAccess != FileAccessExclusive || c.FileAccessMounts != FileAccessShared {
+		t.Errorf("defaults --file-access=%q --file-access-mounts=%q, want exclusive and shared", c.FileAccess, c.FileAccessMounts)
 	}
 }

@@ -8,12 +8,14 @@ import (
 	"bulwark.dev/pkg/vfs"
 )
 
-// regularFD is an open regular file. I/O goes to the donated host fd, or
-// through the inode's page cache when it has one (mm.FileBacked: shared
-// mappings create it).
+// regularFD is an open regular file. I/O goes to the donated host fd
+// (which other open files of the inode may share: it is used with pread
+// and pwrite at this file's own offsets), or through the inode's page
+// cache when it has one (mm.FileBacked: shared mappings create it).
 type regularFD struct {
 	inode    *inode
 	fd       int
+	acc      uint32 // access mode the host fd was opened with
 	readable bool
 	writable bool
 }
@@ -23,8 +25,8 @@ func (i *inode) newRegularFD(fd int, flags uint32) *regularFD {
 	i.data.Lock()
 	i.opens++
 	i.data.Unlock()
-	acc := flags & linux.O_ACCMODE
-	return &regularFD{inode: i, fd: fd, readable: acc != linux.O_WRONLY, writable: acc != linux.O_RDONLY}
+	acc := accMode(flags)
+	return &regularFD{inode: i, fd: fd, acc: acc, readable: acc != linux.O_WRONLY, writable: acc != linux.O_RDONLY}
 }
 
 // io runs host when the inode has no page cache (holding the data lock
@@ -71,6 +73,7 @@ func (r *regularFD) Write(_ vfs.Context, _ *vfs.File, src []byte, off int64) (in
 			if err != nil {
 				return 0, errno(err)
 			}
+			r.inode.invalidate() // size, times and blocks changed on the host
 			return n, nil
 		}
 	}, func(c *pageCache) (int, error) {
@@ -104,7 +107,7 @@ func (r *regularFD) Release() {
 		i.cache.writeback() // nobody is left to report an error to
 	}
 	i.data.Unlock()
-	unix.Close(r.fd)
+	i.putFD(r.acc, r.fd)
 }
 
 // Sync implements vfs.Syncer: it writes the page cache back, then has

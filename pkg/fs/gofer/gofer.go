@@ -4,11 +4,18 @@
 // dentry tree); opening a file donates a host fd that reads and writes go
 // through directly, until the file is first mapped shared: from then on
 // its data is cached in memory file pages (cache.go) that mappings share.
+//
+// A filesystem is exclusive (the sandbox is the only one changing its
+// files, --file-access=exclusive) or shared (the host may change them at
+// any time). An exclusive one caches attributes, missing names and
+// directory listings (attrcache.go) and shares host fds between opens
+// (hostfd.go); a shared one asks the gofer every time.
 package gofer
 
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -18,23 +25,38 @@ import (
 	"bulwark.dev/pkg/vfs"
 )
 
+// Options configure a filesystem.
+type Options struct {
+	// Exclusive says the sandbox is the only one changing the files, so
+	// that what it learns of them stays true until it changes them itself.
+	Exclusive bool
+}
+
 // FS is a filesystem over one fsproto connection.
 type FS struct {
-	client *fsproto.Client
-	root   *inode
+	client    *fsproto.Client
+	root      *inode
+	exclusive bool
+
+	// gen is the generation of cached attributes: bumping it drops them
+	// all (attrcache.go). It starts at 1; 0 marks attributes not cached.
+	gen atomic.Uint64
+	fds fdCache
 
 	mu     sync.Mutex      // guards cached; taken after an inode's data lock
 	cached map[*inode]bool // inodes with a page cache
 }
 
 // New attaches to the mount root served on client (one client per mount).
-func New(client *fsproto.Client) (*FS, error) {
+func New(client *fsproto.Client, opts Options) (*FS, error) {
+	fs := &FS{client: client, exclusive: opts.Exclusive}
+	fs.gen.Store(1)
+	st := attrStamp{gen: 1}
 	fid, attr, err := client.Attach()
 	if err != nil {
 		return nil, fmt.Errorf("attaching to the gofer: %w", err)
 	}
-	fs := &FS{client: client}
-	fs.root = fs.newInode(fid, attr)
+	fs.root = fs.newChild(fid, attr, st)
 	return fs, nil
 }
 
@@ -69,6 +91,7 @@ func (fs *FS) Close() error {
 			first = fmt.Errorf("writing back a cached file: %w", err)
 		}
 	}
+	fs.fds.flushIdle()
 	if err := fs.client.Close(); err != nil {
 		return err
 	}
@@ -85,10 +108,12 @@ func toAttr(a fsproto.Attr) vfs.Attr {
 }
 
 // inode is a file on the host named by a FID. Its attributes are cached
-// for walks and permission checks and refreshed by Stat. A regular file
-// gets a page cache when first mapped shared (see pageCache).
+// for walks and permission checks and refreshed by Stat (on an exclusive
+// filesystem only when they may have changed). A regular file gets a page
+// cache when first mapped shared (see pageCache).
 //
-// Locking: data → mu → FS.mu → the memory file's lock.
+// Locking: data → mu → FS.mu → the memory file's lock; fdCache.mu is a
+// leaf.
 type inode struct {
 	fs  *FS
 	fid fsproto.FID
@@ -104,10 +129,17 @@ type inode struct {
 	attr   vfs.Attr   // guarded by mu
 	target string     // symlink target once read, guarded by mu
 	fifo   *pipe.Pipe // in-sandbox buffer of a FIFO, guarded by mu
-}
+	// The exclusive caches (attrcache.go), guarded by mu: attr is fresh
+	// while attrGen is FS.gen; inval counts invalidations; a directory
+	// keeps the names it knows are missing and its listing; linked
+	// marks a non-directory once seen with several links.
+	attrGen uint64
+	inval   uint64
+	linked  bool
+	missing map[string]struct{}
+	dirents []vfs.Dirent
 
-func (fs *FS) newInode(fid fsproto.FID, a fsproto.Attr) *inode {
-	return &inode{fs: fs, fid: fid, attr: toAttr(a)}
+	hostFDs *hostFDs // shared host fds (hostfd.go), guarded by FS.fds.mu
 }
 
 // CachedAttr implements vfs.CachedAttrer.
@@ -117,21 +149,22 @@ func (i *inode) CachedAttr() vfs.Attr {
 	return i.attr
 }
 
-// Stat implements vfs.Inode with fresh attributes.
+// Stat implements vfs.Inode with fresh attributes: the cached ones while
+// they are known to be fresh, else the host's.
 func (i *inode) Stat(vfs.Context) (vfs.Attr, error) {
-	a, err := i.fs.client.Stat(i.fid)
-	if err != nil {
-		return vfs.Attr{}, err
+	i.mu.Lock()
+	if i.freshLocked() {
+		defer i.mu.Unlock()
+		return i.attr, nil
 	}
-	i.data.RLock()
-	defer i.data.RUnlock()
-	return i.setAttrLocked(a), nil
+	i.mu.Unlock()
+	return i.fetchAttr()
 }
 
-// setAttrLocked stores attributes from the host, where the cache (whose
-// data the host may not have yet) has the size and modification time.
-// i.data must be held.
-func (i *inode) setAttrLocked(a fsproto.Attr) vfs.Attr {
+// setAttrLocked stores attributes from the host, fetched after st, where
+// the page cache (whose data the host may not have yet) has the size and
+// modification time. i.data must be held.
+func (i *inode) setAttrLocked(a fsproto.Attr, st attrStamp) vfs.Attr {
 	at := toAttr(a)
 	if c := i.cache; c != nil {
 		at.Size = c.size
@@ -141,7 +174,7 @@ func (i *inode) setAttrLocked(a fsproto.Attr) vfs.Attr {
 	}
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.attr = at
+	i.storeAttrLocked(at, st)
 	return at
 }
 
@@ -152,7 +185,7 @@ func (i *inode) Open(ctx vfs.Context, flags uint32) (vfs.FileImpl, error) {
 	case linux.S_IFDIR:
 		return vfs.NoFile{}, nil
 	case linux.S_IFREG:
-		fd, err := i.fs.client.Open(i.fid, flags&linux.O_ACCMODE)
+		fd, err := i.getFD(accMode(flags))
 		if err != nil {
 			return nil, err
 		}
@@ -188,6 +221,8 @@ func (i *inode) SetAttr(_ vfs.Context, req vfs.SetAttrRequest) error {
 	r.Mtime = req.Mtime.Sec*1e9 + req.Mtime.Nsec
 	i.data.Lock()
 	defer i.data.Unlock()
+	i.invalidate()
+	st := i.stamp()
 	if err := i.fs.client.SetAttr(i.fid, r); err != nil {
 		return err
 	}
@@ -205,7 +240,7 @@ func (i *inode) SetAttr(_ vfs.Context, req vfs.SetAttrRequest) error {
 	if err != nil {
 		return err
 	}
-	i.setAttrLocked(a)
+	i.setAttrLocked(a, st)
 	return nil
 }
 

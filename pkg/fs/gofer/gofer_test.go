@@ -16,9 +16,15 @@ import (
 	"bulwark.dev/pkg/vfs"
 )
 
+// forModes runs test on a shared and on an exclusive filesystem.
+func forModes(t *testing.T, test func(*testing.T, gofer.Options)) {
+	t.Run("shared", func(t *testing.T) { test(t, gofer.Options{}) })
+	t.Run("exclusive", func(t *testing.T) { test(t, gofer.Options{Exclusive: true}) })
+}
+
 // newFS serves dir with a real fsproto server and returns an FSContext
 // whose root is a gofer filesystem over it.
-func newFS(t *testing.T, dir string, ro bool) *vfs.FSContext {
+func newFS(t *testing.T, dir string, ro bool, opts gofer.Options) *vfs.FSContext {
 	t.Helper()
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -38,7 +44,7 @@ func newFS(t *testing.T, dir string, ro bool) *vfs.FSContext {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := gofer.New(client)
+	fs, err := gofer.New(client, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,13 +77,15 @@ func read(t *testing.T, fs *vfs.FSContext, path string) string {
 	return string(buf[:n])
 }
 
-func TestGoferReadWrite(t *testing.T) {
+func TestGoferReadWrite(t *testing.T) { forModes(t, testGoferReadWrite) }
+
+func testGoferReadWrite(t *testing.T, opts gofer.Options) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "etc"), 0o755)
 	os.WriteFile(filepath.Join(dir, "etc/hostname"), []byte("box\n"), 0o644)
 	os.Symlink("etc/hostname", filepath.Join(dir, "link"))
 	os.Symlink("/etc", filepath.Join(dir, "abs"))
-	fs := newFS(t, dir, false)
+	fs := newFS(t, dir, false, opts)
 
 	if got := read(t, fs, "/etc/hostname"); got != "box\n" {
 		t.Fatalf("got %q", got)
@@ -148,10 +156,12 @@ func TestGoferReadWrite(t *testing.T) {
 	}
 }
 
-func TestGoferReadOnly(t *testing.T) {
+func TestGoferReadOnly(t *testing.T) { forModes(t, testGoferReadOnly) }
+
+func testGoferReadOnly(t *testing.T, opts gofer.Options) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
-	fs := newFS(t, dir, true)
+	fs := newFS(t, dir, true, opts)
 	if got := read(t, fs, "/f"); got != "x" {
 		t.Fatal(got)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"bulwark.dev/pkg/abi/linux"
+	"bulwark.dev/pkg/fs/gofer"
 	"bulwark.dev/pkg/mm"
 	"bulwark.dev/pkg/platform"
 	"bulwark.dev/pkg/vfs"
@@ -111,11 +112,13 @@ func hostFile(t *testing.T, path string) []byte {
 
 const pg = linux.PageSize
 
-func TestSharedMappingCoherence(t *testing.T) {
+func TestSharedMappingCoherence(t *testing.T) { forModes(t, testSharedMappingCoherence) }
+
+func testSharedMappingCoherence(t *testing.T, opts gofer.Options) {
 	dir := t.TempDir()
 	host := filepath.Join(dir, "f")
 	os.WriteFile(host, append([]byte("hello"), make([]byte, pg)...), 0o644) // 1 page + 5 bytes
-	fs := newFS(t, dir, false)
+	fs := newFS(t, dir, false, opts)
 	f := open(t, fs, "/f", linux.O_RDWR)
 	m := newMM(t)
 	addr := mapFile(t, m, f, 2*pg, linux.PROT_READ|linux.PROT_WRITE, false)
@@ -186,11 +189,13 @@ func TestSharedMappingCoherence(t *testing.T) {
 	}
 }
 
-func TestSharedMappingTruncate(t *testing.T) {
+func TestSharedMappingTruncate(t *testing.T) { forModes(t, testSharedMappingTruncate) }
+
+func testSharedMappingTruncate(t *testing.T, opts gofer.Options) {
 	dir := t.TempDir()
 	host := filepath.Join(dir, "f")
 	os.WriteFile(host, bytes.Repeat([]byte("x"), 2*pg), 0o644)
-	fs := newFS(t, dir, false)
+	fs := newFS(t, dir, false, opts)
 	f := open(t, fs, "/f", linux.O_RDWR)
 	defer f.DecRef()
 	m := newMM(t)
@@ -244,11 +249,13 @@ func TestSharedMappingTruncate(t *testing.T) {
 
 // TestSharedMappingAppend checks that write(2) with O_APPEND and a
 // write-only descriptor use the cache's size and write back.
-func TestSharedMappingAppend(t *testing.T) {
+func TestSharedMappingAppend(t *testing.T) { forModes(t, testSharedMappingAppend) }
+
+func testSharedMappingAppend(t *testing.T, opts gofer.Options) {
 	dir := t.TempDir()
 	host := filepath.Join(dir, "f")
 	os.WriteFile(host, []byte("ab"), 0o644)
-	fs := newFS(t, dir, false)
+	fs := newFS(t, dir, false, opts)
 	r := open(t, fs, "/f", linux.O_RDONLY)
 	m := newMM(t)
 	addr := mapFile(t, m, r, pg, linux.PROT_READ, false)
@@ -269,10 +276,12 @@ func TestSharedMappingAppend(t *testing.T) {
 }
 
 // TestReadOnlyMountMapping maps a file of a read-only mount shared.
-func TestReadOnlyMountMapping(t *testing.T) {
+func TestReadOnlyMountMapping(t *testing.T) { forModes(t, testReadOnlyMountMapping) }
+
+func testReadOnlyMountMapping(t *testing.T, opts gofer.Options) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "f"), []byte("data"), 0o644)
-	fs := newFS(t, dir, true)
+	fs := newFS(t, dir, true, opts)
 	f := open(t, fs, "/f", linux.O_RDONLY)
 	defer f.DecRef()
 	m := newMM(t)
@@ -288,11 +297,13 @@ func TestReadOnlyMountMapping(t *testing.T) {
 // TestCacheCreatedDuringWrites maps a file while other descriptors write
 // to it: no write may be lost, whether it went to the host before the
 // cache existed or through the cache after.
-func TestCacheCreatedDuringWrites(t *testing.T) {
+func TestCacheCreatedDuringWrites(t *testing.T) { forModes(t, testCacheCreatedDuringWrites) }
+
+func testCacheCreatedDuringWrites(t *testing.T, opts gofer.Options) {
 	dir := t.TempDir()
 	host := filepath.Join(dir, "f")
 	os.WriteFile(host, make([]byte, 4*pg), 0o644)
-	fs := newFS(t, dir, false)
+	fs := newFS(t, dir, false, opts)
 	const writers, rounds = 4, 50
 	done := make(chan error, writers)
 	for w := 0; w < writers; w++ {
@@ -302,14 +313,14 @@ func TestCacheCreatedDuringWrites(t *testing.T) {
 				done <- err
 				return
 			}
-			defer f.DecRef()
-			for k := 0; k < rounds; k++ {
-				if _, err := f.PWrite(ctx, []byte{byte('a' + w)}, int64(w*pg+k)); err != nil {
-					done <- err
-					return
-				}
+			// Closed before reporting: the test then knows which close
+			// is the last, the one that writes the cache back.
+			var werr error
+			for k := 0; k < rounds && werr == nil; k++ {
+				_, werr = f.PWrite(ctx, []byte{byte('a' + w)}, int64(w*pg+k))
 			}
-			done <- nil
+			f.DecRef()
+			done <- werr
 		}(w)
 	}
 	f := open(t, fs, "/f", linux.O_RDONLY)
