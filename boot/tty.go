@@ -28,10 +28,12 @@ import (
 //
 // A host process has one controlling terminal at a time: the container's
 // (taken at boot, before the seccomp filter), or else the terminal of the
-// latest exec'd process with one, taken when no other is held. An exec'd
-// process whose terminal could not be taken still has it as its
-// controlling terminal in the sandbox kernel (job control works), but
-// keyboard signals do not reach it.
+// latest exec'd process with one, taken when no other is held. A detached
+// exec's terminal is usually taken already by the host process standing
+// for it (`runsc exec-wait` makes it its controlling terminal and passes
+// the keyboard's signals on through the control socket); an exec'd
+// process's terminal is in any case its controlling terminal in the
+// sandbox kernel, so job control works.
 //
 // Each such terminal (a host Unix98 pty slave) also appears in the
 // sandbox's /dev/pts as N, its host index, until the host hangs it up:
@@ -187,7 +189,7 @@ func (ts *terminals) attach(tg *kernel.ThreadGroup, stdin *os.File) {
 	var terr error
 	rc.Control(func(fd uintptr) { terr = unix.IoctlSetInt(int(fd), unix.TIOCSCTTY, 0) })
 	if terr != nil {
-		ts.log.Printf("pid %d: keyboard signals will not reach its terminal: %v", tg.PID(), terr)
+		ts.log.Printf("pid %d: its terminal is not the sandbox's host controlling terminal (%v); its keyboard signals come from the exec's host process, if it holds it", tg.PID(), terr)
 		return
 	}
 	ts.listenLocked()
