@@ -71,5 +71,14 @@ func InitArgs(spec *specs.Spec) (kernel.CreateProcessArgs, []string, error) {
 		Umask:      umask,
 		Limits:     limits,
 		NoNewPrivs: p.NoNewPrivileges,
+		OOMScore:   oomScore(p),
 	}, unknown, nil
+}
+
+// oomScore is the spec's process.oomScoreAdj (0 when absent).
+func oomScore(p *specs.Process) int {
+	if p.OOMScoreAdj == nil {
+		return 0
+	}
+	return *p.OOMScoreAdj
 }

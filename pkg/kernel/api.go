@@ -79,6 +79,7 @@ type CreateProcessArgs struct {
 	Umask      uint32
 	Limits     map[int]Rlimit // RLIMIT_* number -> limit; missing means Linux default
 	NoNewPrivs bool           // PR_SET_NO_NEW_PRIVS set before the program is loaded
+	OOMScore   int            // oom_score_adj, -1000..1000
 }
 
 // Rlimit is one resource limit.

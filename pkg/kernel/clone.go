@@ -135,8 +135,8 @@ func (t *Task) Clone(opts CloneOptions) (int32, error) {
 	tg.actions = t.tg.actions
 	tg.started = true
 	t.tg.limitsMu.Lock()
-	tg.limits, tg.personality, tg.dumpable, tg.noNewPrivs =
-		t.tg.limits, t.tg.personality, t.tg.dumpable, t.tg.noNewPrivs
+	tg.limits, tg.personality, tg.dumpable, tg.noNewPrivs, tg.oomScoreAdj =
+		t.tg.limits, t.tg.personality, t.tg.dumpable, t.tg.noNewPrivs, t.tg.oomScoreAdj
 	t.tg.limitsMu.Unlock()
 
 	child := t.newChildTask(tg, pid, ctx, opts, mm, files, fs)

@@ -121,3 +121,23 @@ func (t *Task) SetNoNewPrivs() {
 	defer t.tg.limitsMu.Unlock()
 	t.tg.noNewPrivs = true
 }
+
+// OOMScoreAdj returns the process's oom_score_adj. The sandbox has no OOM
+// killer of its own: the value is kept, inherited across fork and shown,
+// as programs and runtimes expect to read back what they wrote.
+func (tg *ThreadGroup) OOMScoreAdj() int32 {
+	tg.limitsMu.Lock()
+	defer tg.limitsMu.Unlock()
+	return tg.oomScoreAdj
+}
+
+// SetOOMScoreAdj sets oom_score_adj (linux.EINVAL outside -1000..1000).
+func (tg *ThreadGroup) SetOOMScoreAdj(v int) error {
+	if v < -1000 || v > 1000 {
+		return linux.EINVAL
+	}
+	tg.limitsMu.Lock()
+	defer tg.limitsMu.Unlock()
+	tg.oomScoreAdj = int32(v)
+	return nil
+}

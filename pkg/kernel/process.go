@@ -49,6 +49,9 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 
 	t.creds.Store(creds)
 	tg.noNewPrivs = args.NoNewPrivs
+	if err := tg.SetOOMScoreAdj(args.OOMScore); err != nil {
+		return nil, fmt.Errorf("creating process: oom_score_adj %d: %w", args.OOMScore, err)
+	}
 	t.files = &fdTableRef{table: args.FDTable}
 	t.files.users.Store(1)
 	t.fs = &fsContextRef{ctx: args.FSContext}

@@ -59,6 +59,7 @@ type ThreadGroup struct {
 	personality uint32
 	dumpable    int32
 	noNewPrivs  bool
+	oomScoreAdj int32 // /proc/[pid]/oom_score_adj: kept and inherited, not acted on
 }
 
 func newThreadGroup(k *Kernel, pid int32) *ThreadGroup {

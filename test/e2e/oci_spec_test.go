@@ -148,3 +148,18 @@ func TestUnknownCapabilityRefused(t *testing.T) {
 	expectOneLineError(t, r, `unknown capability "CAP_TEST"`, "process.capabilities.bounding")
 	e.expectEmptyRoot()
 }
+
+// TestOOMScoreAdj: process.oomScoreAdj is the init's oom_score_adj, which
+// its children inherit and may raise.
+func TestOOMScoreAdj(t *testing.T) {
+	e := newEnv(t)
+	adj := 500
+	bundle := e.specBundle("cat /proc/self/oom_score_adj; sh -c 'echo 600 > /proc/self/oom_score_adj; cat /proc/self/oom_score_adj'; cat /proc/1/oom_score_adj", func(s *specs.Spec) {
+		s.Process.OOMScoreAdj = &adj
+	})
+	e.track("oom")
+	r := e.runsc("run", "--bundle", bundle, "oom")
+	if want := "500\n600\n500\n"; r.ExitCode != 0 || r.Stdout != want {
+		t.Errorf("want exit 0 and stdout\n%s\ngot:\n%s", want, r)
+	}
+}

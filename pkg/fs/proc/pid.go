@@ -3,7 +3,6 @@ package proc
 import (
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"bulwark.dev/pkg/abi/linux"
 	"bulwark.dev/pkg/kernel"
@@ -12,9 +11,8 @@ import (
 
 // process is the state behind one /proc/[pid] directory.
 type process struct {
-	k      *kernel.Kernel
-	tg     *kernel.ThreadGroup
-	oomAdj atomic.Int32 // oom_score_adj: stored, never used
+	k  *kernel.Kernel
+	tg *kernel.ThreadGroup
 }
 
 // textFn generates a read-only file of /proc/[pid] from a snapshot.
@@ -127,22 +125,21 @@ func (p *process) commFile(tid int32) vfs.Inode {
 	return ownedFile{f, owner{p.tg}}
 }
 
-// oomAdjFile is oom_score_adj: writes of -1000..1000 are kept and read
-// back; nothing uses them.
+// oomAdjFile is oom_score_adj: writes of -1000..1000 are kept by the
+// kernel and read back (see ThreadGroup.OOMScoreAdj).
 func (p *process) oomAdjFile() vfs.Inode {
 	f := vfs.NewFuncFile(0o644, func(vfs.Context) ([]byte, error) {
-		return []byte(strconv.Itoa(int(p.oomAdj.Load())) + "\n"), nil
+		return []byte(strconv.Itoa(int(p.tg.OOMScoreAdj())) + "\n"), nil
 	})
 	f.WriteFn = func(ctx vfs.Context, data []byte) error {
 		v, err := strconv.Atoi(strings.TrimSpace(string(data)))
-		if err != nil || v < -1000 || v > 1000 {
+		if err != nil {
 			return linux.EINVAL
 		}
 		if !p.mayWrite(ctx) {
 			return linux.EACCES
 		}
-		p.oomAdj.Store(int32(v))
-		return nil
+		return p.tg.SetOOMScoreAdj(v)
 	}
 	return ownedFile{f, owner{p.tg}}
 }
