@@ -35,6 +35,7 @@ var (
 	debian    = flag.Bool("debian", true, "run the python3 and bash startup benchmarks in the cached Debian rootfs (built on first use, minutes)")
 	minTime   = flag.Float64("min-time", 1, "seconds each microbenchmark measures for, at least")
 	timeout   = flag.Duration("timeout", 5*time.Minute, "limit for one benchmark under one runtime")
+	runscArgs = flag.String("runsc-flags", "", "global flags for runsc, such as --platform=systrap (split at spaces); run twice to compare settings")
 )
 
 // debianCommands are timed like /bin/true, in the Debian rootfs (issue 3):
@@ -102,6 +103,11 @@ func run() error {
 		fmt.Fprintln(os.Stderr, "building runsc ...")
 		if runtimes[1].bin, err = testutil.BuildRunsc(repo, tmp); err != nil {
 			runtimes[1].broken = err
+		}
+	}
+	if runtimes[1].broken == nil {
+		if runtimes[1].bin, err = testutil.WithGlobalFlags(runtimes[1].bin, tmp, *runscArgs); err != nil {
+			return err
 		}
 	}
 

@@ -18,6 +18,7 @@ var (
 	progTimeout = flag.Duration("prog-timeout", 30*time.Second, "limit for running one program (the whole `run` command)")
 	srcFlag     = flag.String("src", "", "run the programs under this directory (<area>/<name>.c, with check.h above them) instead of test/conformance/src")
 	maxTimeouts = flag.Int("max-timeouts", 3, "after this many programs time out, fail the remaining ones without running them")
+	runscFlags  = flag.String("runsc-flags", "", "global flags for runsc, such as --platform=systrap (split at spaces)")
 )
 
 // Set up once by TestMain.
@@ -93,6 +94,15 @@ func setup() (func(), error) {
 	default:
 		runtimeName = "runsc"
 		runtimeBin, runtimeErr = testutil.BuildRunsc(repo, tmp)
+	}
+	if runtimeName == "runsc" && runtimeErr == nil {
+		if runtimeBin, err = testutil.WithGlobalFlags(runtimeBin, tmp, *runscFlags); err != nil {
+			cleanup()
+			return nil, err
+		}
+		if *runscFlags != "" {
+			runtimeName += " " + *runscFlags
+		}
 	}
 	return cleanup, nil
 }

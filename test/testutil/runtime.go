@@ -204,3 +204,23 @@ func DirEntries(dir string) ([]string, error) {
 	}
 	return names, nil
 }
+
+// WithGlobalFlags returns bin, or, when flags (split at spaces) is not
+// empty, the path of a script written in dir that runs bin with flags
+// before its own arguments: the global flags (e.g. --platform=systrap)
+// then reach every command a harness runs.
+func WithGlobalFlags(bin, dir, flags string) (string, error) {
+	if strings.TrimSpace(flags) == "" {
+		return bin, nil
+	}
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	script := "#!/bin/sh\nexec " + quote(bin)
+	for _, f := range strings.Fields(flags) {
+		script += " " + quote(f)
+	}
+	path := filepath.Join(dir, "runsc-with-flags")
+	if err := os.WriteFile(path, []byte(script+` "$@"`+"\n"), 0o755); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return path, nil
+}

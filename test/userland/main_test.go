@@ -16,6 +16,7 @@ var (
 	runscFlag  = flag.String("runsc", "", "test this runsc binary instead of building bulwark.dev/runsc")
 	cmdTimeout = flag.Duration("cmd-timeout", testutil.DefaultTimeout, "limit for each runtime command")
 	runcFlag   = flag.Bool("against-runc", false, "check the tests themselves: run them against runc (from $PATH) instead of runsc")
+	runscFlags = flag.String("runsc-flags", "", "global flags for runsc, such as --platform=systrap (split at spaces)")
 )
 
 // Set up once by TestMain.
@@ -62,20 +63,25 @@ func setup() (func(), error) {
 			return nil, fmt.Errorf("-against-runc: %w (run: apt-get install runc)", err)
 		}
 		return func() {}, nil
-	case *runscFlag != "":
-		runtimeBin = *runscFlag
-		if _, err := os.Stat(runtimeBin); err != nil {
-			return nil, fmt.Errorf("-runsc: %w", err)
-		}
-		return func() {}, nil
 	}
 	bin, err := os.MkdirTemp("", "bw-userland-bin-")
 	if err != nil {
 		return nil, fmt.Errorf("creating build directory: %w", err)
 	}
-	if runtimeBin, err = testutil.BuildRunsc(repo, bin); err != nil {
-		os.RemoveAll(bin)
+	cleanup := func() { os.RemoveAll(bin) }
+	if runtimeBin = *runscFlag; runtimeBin != "" {
+		if _, err = os.Stat(runtimeBin); err != nil {
+			err = fmt.Errorf("-runsc: %w", err)
+		}
+	} else {
+		runtimeBin, err = testutil.BuildRunsc(repo, bin)
+	}
+	if err == nil {
+		runtimeBin, err = testutil.WithGlobalFlags(runtimeBin, bin, *runscFlags)
+	}
+	if err != nil {
+		cleanup()
 		return nil, err
 	}
-	return func() { os.RemoveAll(bin) }, nil
+	return cleanup, nil
 }

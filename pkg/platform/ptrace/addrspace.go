@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // addressSpace is one stub process. Its first thread, s, never runs
@@ -50,17 +51,17 @@ func (as *addressSpace) newThread() (*stub, error) {
 	var tid uintptr
 	var ferr error
 	if err := as.t.Do(func() {
-		tid, ferr = as.s.inject(as.p.img.cloneAddr, as.p.img.cloneParentTrap, nrClone, cloneFlags)
+		tid, ferr = as.s.Inject(as.p.img.cloneAddr, as.p.img.cloneParentTrap, 0, nrClone, cloneFlags)
 	}); err != nil {
 		return nil, err
 	}
 	if ferr != nil {
-		return nil, fmt.Errorf("cloning a thread in stub %d: %w", as.s.pid, ferr)
+		return nil, fmt.Errorf("cloning a thread in stub %d: %w", as.s.PID, ferr)
 	}
 	if e := int64(tid); e < 0 {
-		return nil, fmt.Errorf("cloning a thread in stub %d: %w", as.s.pid, unix.Errno(-e))
+		return nil, fmt.Errorf("cloning a thread in stub %d: %w", as.s.PID, unix.Errno(-e))
 	}
-	th := &stub{pid: int(tid), tgid: as.s.pid, img: as.p.img, pidfd: -1}
+	th := newStub(as.p.img, int(tid), as.s.PID)
 	as.mu.Lock()
 	defer as.mu.Unlock()
 	if as.released {
@@ -112,12 +113,17 @@ var _ platform.AddressSpace = (*addressSpace)(nil)
 // calling OS thread traces, if there is one, else in the first thread on
 // its tracer.
 func (as *addressSpace) syscall(nr uintptr, args ...uintptr) error {
-	if th := as.tracedBy(unix.Gettid()); th != nil && th.dead == nil {
-		_, err := th.syscall(nr, args...)
+	if th := as.tracedBy(unix.Gettid()); th != nil && th.Dead == nil {
+		_, err := th.Syscall(nr, args...)
 		return err
 	}
+	return as.syscallInFirst(nr, args...)
+}
+
+// syscallInFirst runs a host syscall in the stub's first thread.
+func (as *addressSpace) syscallInFirst(nr uintptr, args ...uintptr) error {
 	var err error
-	if terr := as.t.Do(func() { _, err = as.s.syscall(nr, args...) }); terr != nil {
+	if terr := as.t.Do(func() { _, err = as.s.Syscall(nr, args...) }); terr != nil {
 		return terr
 	}
 	return err
@@ -127,7 +133,7 @@ func (as *addressSpace) syscall(nr uintptr, args ...uintptr) error {
 func (as *addressSpace) MapFile(addr, length uintptr, off int64, prot int) error {
 	err := as.syscall(unix.SYS_MMAP, addr, length, uintptr(prot), unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(off))
 	if err != nil {
-		return fmt.Errorf("mapping %#x+%#x at file offset %#x in stub %d: %w", addr, length, off, as.s.pid, err)
+		return fmt.Errorf("mapping %#x+%#x at file offset %#x in stub %d: %w", addr, length, off, as.s.PID, err)
 	}
 	return nil
 }
@@ -135,7 +141,7 @@ func (as *addressSpace) MapFile(addr, length uintptr, off int64, prot int) error
 // Unmap implements platform.AddressSpace.
 func (as *addressSpace) Unmap(addr, length uintptr) error {
 	if err := as.syscall(unix.SYS_MUNMAP, addr, length); err != nil {
-		return fmt.Errorf("unmapping %#x+%#x in stub %d: %w", addr, length, as.s.pid, err)
+		return fmt.Errorf("unmapping %#x+%#x in stub %d: %w", addr, length, as.s.PID, err)
 	}
 	return nil
 }
@@ -143,7 +149,7 @@ func (as *addressSpace) Unmap(addr, length uintptr) error {
 // Protect implements platform.AddressSpace.
 func (as *addressSpace) Protect(addr, length uintptr, prot int) error {
 	if err := as.syscall(unix.SYS_MPROTECT, addr, length, uintptr(prot)); err != nil {
-		return fmt.Errorf("protecting %#x+%#x in stub %d: %w", addr, length, as.s.pid, err)
+		return fmt.Errorf("protecting %#x+%#x in stub %d: %w", addr, length, as.s.PID, err)
 	}
 	return nil
 }
@@ -164,13 +170,19 @@ func (as *addressSpace) release() {
 		// Kill first, from here, so that a Switch in progress returns
 		// (with an error). The context threads are reaped before the
 		// first thread, which Linux reports only after all others.
-		as.s.signalKill()
+		as.s.SignalKill()
 		tid := unix.Gettid()
 		for th := range threads {
-			th.reapExit(th.tracer == tid)
+			th.ReapExit(th.tracer == tid)
 		}
-		as.t.Do(as.s.kill)
+		as.t.Do(as.s.Kill)
 		as.t.Stop()
-		as.s.closePidfd()
+		as.s.ClosePidfd()
 	})
+}
+
+// unpin lets the context thread th run on any CPU. Any goroutine may call
+// it: the first thread runs sched_setaffinity for th.
+func (as *addressSpace) unpin(th *stub) {
+	as.syscallInFirst(unix.SYS_SCHED_SETAFFINITY, uintptr(th.PID), istub.AllMaskSize, istub.AllMaskAddr())
 }

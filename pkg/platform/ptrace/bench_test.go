@@ -9,40 +9,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	"bulwark.dev/pkg/platform/internal/platformtest"
 	istub "bulwark.dev/pkg/platform/internal/stub"
 )
-
-// BenchmarkSyscallRoundTrip measures one trapped application syscall: the
-// stub loops on getppid and every Switch returns its syscall stop.
-func BenchmarkSyscallRoundTrip(b *testing.B) {
-	p, _ := newTestPlatform(b)
-	as := newMappedAS(b, p)
-	c, err := p.NewContext()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Release()
-	r := startRegs(ripLoop)
-	if _, err := c.Switch(as, &r); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		r.Rax = 1
-		trap, err := c.Switch(as, &r)
-		if err != nil || trap.Kind != platform.TrapSyscall {
-			b.Fatalf("Switch: %v %v", trap, err)
-		}
-	}
-}
 
 // tracedThread returns a stub thread traced by the calling goroutine's
 // thread, which it locks for good (the thread ends with the goroutine,
 // killing the stub), stopped at a syscall in the getppid loop.
 func tracedThread(b *testing.B) (*Platform, *stub) {
 	p, _ := newTestPlatform(b)
-	as := newMappedAS(b, p).(*addressSpace)
+	as := platformtest.NewMappedAS(b, p).(*addressSpace)
 	runtime.LockOSThread()
 	th, err := as.newThread()
 	if err != nil {
@@ -51,7 +27,7 @@ func tracedThread(b *testing.B) (*Platform, *stub) {
 	if err := th.seize(); err != nil {
 		b.Fatal(err)
 	}
-	r := startRegs(ripLoop)
+	r := platformtest.StartRegs(platformtest.RIPLoop)
 	if _, err := th.switchTo(&r, new(atomic.Bool)); err != nil {
 		b.Fatal(err)
 	}
@@ -60,11 +36,11 @@ func tracedThread(b *testing.B) (*Platform, *stub) {
 
 // sysemu resumes th under PTRACE_SYSEMU and waits for its next syscall stop.
 func sysemu(b *testing.B, th *stub) {
-	if err := istub.Ptrace(ptraceSysemu, th.pid, 0, 0); err != nil {
+	if err := istub.Ptrace(ptraceSysemu, th.PID, 0, 0); err != nil {
 		b.Fatal(err)
 	}
 	var ws unix.WaitStatus
-	if _, err := unix.Wait4(th.pid, &ws, unix.WALL, nil); err != nil || ws.StopSignal() != syscallStopSig {
+	if _, err := unix.Wait4(th.PID, &ws, unix.WALL, nil); err != nil || ws.StopSignal() != syscallStopSig {
 		b.Fatalf("wait4: %v %v", ws, err)
 	}
 }
@@ -85,7 +61,7 @@ func BenchmarkPieceGetRegs(b *testing.B) {
 	var r platform.Registers
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := unix.PtraceGetRegs(th.pid, &r); err != nil {
+		if err := unix.PtraceGetRegs(th.PID, &r); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -94,10 +70,10 @@ func BenchmarkPieceGetRegs(b *testing.B) {
 func BenchmarkPieceSetRegs(b *testing.B) {
 	_, th := tracedThread(b)
 	var r platform.Registers
-	unix.PtraceGetRegs(th.pid, &r)
+	unix.PtraceGetRegs(th.PID, &r)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := unix.PtraceSetRegs(th.pid, &r); err != nil {
+		if err := unix.PtraceSetRegs(th.PID, &r); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -109,7 +85,7 @@ func BenchmarkPiecePokeUserRax(b *testing.B) {
 	off := unsafe.Offsetof(r.Rax)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if err := istub.Ptrace(unix.PTRACE_POKEUSR, th.pid, off, 1); err != nil {
+		if err := istub.Ptrace(unix.PTRACE_POKEUSR, th.PID, off, 1); err != nil {
 			b.Fatal(err)
 		}
 	}

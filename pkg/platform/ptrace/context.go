@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // context is one application thread. In the address space it last
@@ -37,6 +38,7 @@ type context struct {
 	released bool          // Release was called
 	as       *addressSpace // address space of th
 	th       *stub         // the context's stub thread in as, or nil
+	pin      *istub.Pin    // th's CPU affinity
 	fp       []byte        // copy of the FPU state, valid when fpValid
 	fpValid  bool          // fp is the current state
 	fpDirty  bool          // fp must be written to th before it runs
@@ -94,13 +96,16 @@ func (c *context) switchOnOwner(as *addressSpace, regs *platform.Registers) (pla
 		return platform.Trap{}, err
 	}
 	c.fpValid = false
+	c.pin.Follow()
+	c.pin.Enter()
+	defer c.pin.Exit()
 	return th.switchTo(regs, &c.interrupted)
 }
 
 // threadIn returns the context's stub thread in as, creating it (and
 // ending the one in its previous address space) when needed.
 func (c *context) threadIn(as *addressSpace) (*stub, error) {
-	if c.as == as && c.th != nil && c.th.dead == nil {
+	if c.as == as && c.th != nil && c.th.Dead == nil {
 		return c.th, nil
 	}
 	c.dropThread()
@@ -114,6 +119,7 @@ func (c *context) threadIn(as *addressSpace) (*stub, error) {
 	}
 	as.setTracer(th, c.owner)
 	c.as, c.th = as, th
+	c.pin = c.p.aff.NewPin(th.pinTo, func() { as.unpin(th) })
 	return th, nil
 }
 
@@ -125,7 +131,7 @@ func (c *context) dropThread() {
 		return
 	}
 	if c.fpOn == th {
-		if !c.fpValid && th.dead == nil {
+		if !c.fpValid && th.Dead == nil {
 			c.fp = make([]byte, len(c.p.fp.initial))
 			if c.p.fp.getFP(th, c.fp) == nil {
 				c.fpValid = true
@@ -134,6 +140,7 @@ func (c *context) dropThread() {
 		}
 		c.fpOn = nil
 	}
+	c.pin.Forget()
 	if !c.as.isReleased() {
 		th.exitThread()
 	}
@@ -201,7 +208,7 @@ func (c *context) Interrupt() {
 	if th := c.running.Load(); th != nil {
 		// A stale signal (the Switch already returned) is suppressed by
 		// the tracer when the thread next runs.
-		unix.Tgkill(th.tgid, th.pid, interruptSignal)
+		unix.Tgkill(th.TGID, th.PID, interruptSignal)
 	}
 }
 

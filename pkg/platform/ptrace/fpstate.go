@@ -35,12 +35,12 @@ func probeFP(s *stub) (*fpFormat, error) {
 	buf := make([]byte, maxXStateSize)
 	iov := unix.Iovec{Base: &buf[0]}
 	iov.SetLen(len(buf))
-	if err := istub.Ptrace(ptraceGetRegset, s.pid, ntX86XState, uintptr(unsafe.Pointer(&iov))); err == nil && iov.Len >= xsHeaderEnd {
+	if err := istub.Ptrace(ptraceGetRegset, s.PID, ntX86XState, uintptr(unsafe.Pointer(&iov))); err == nil && iov.Len >= xsHeaderEnd {
 		return &fpFormat{xsave: true, initial: buf[:iov.Len:iov.Len]}, nil
 	}
 	buf = buf[:fxSize:fxSize]
-	if err := istub.Ptrace(ptraceGetFPRegs, s.pid, 0, uintptr(unsafe.Pointer(&buf[0]))); err != nil {
-		return nil, fmt.Errorf("reading the FPU state of stub %d: %w", s.pid, err)
+	if err := istub.Ptrace(ptraceGetFPRegs, s.PID, 0, uintptr(unsafe.Pointer(&buf[0]))); err != nil {
+		return nil, fmt.Errorf("reading the FPU state of stub %d: %w", s.PID, err)
 	}
 	return &fpFormat{initial: buf}, nil
 }
@@ -51,11 +51,11 @@ func (f *fpFormat) getFP(s *stub, buf []byte) error {
 	if f.xsave {
 		iov := unix.Iovec{Base: &buf[0]}
 		iov.SetLen(len(buf))
-		err = istub.Ptrace(ptraceGetRegset, s.pid, ntX86XState, uintptr(unsafe.Pointer(&iov)))
+		err = istub.Ptrace(ptraceGetRegset, s.PID, ntX86XState, uintptr(unsafe.Pointer(&iov)))
 	} else {
-		err = istub.Ptrace(ptraceGetFPRegs, s.pid, 0, uintptr(unsafe.Pointer(&buf[0])))
+		err = istub.Ptrace(ptraceGetFPRegs, s.PID, 0, uintptr(unsafe.Pointer(&buf[0])))
 	}
-	return s.check("reading FPU state", err)
+	return s.Check("reading FPU state", err)
 }
 
 // setFP writes buf (len(f.initial) bytes) to the thread.
@@ -64,12 +64,12 @@ func (f *fpFormat) setFP(s *stub, buf []byte) error {
 	if f.xsave {
 		iov := unix.Iovec{Base: &buf[0]}
 		iov.SetLen(len(buf))
-		err = istub.Ptrace(ptraceSetRegset, s.pid, ntX86XState, uintptr(unsafe.Pointer(&iov)))
+		err = istub.Ptrace(ptraceSetRegset, s.PID, ntX86XState, uintptr(unsafe.Pointer(&iov)))
 	} else {
-		err = istub.Ptrace(ptraceSetFPRegs, s.pid, 0, uintptr(unsafe.Pointer(&buf[0])))
+		err = istub.Ptrace(ptraceSetFPRegs, s.PID, 0, uintptr(unsafe.Pointer(&buf[0])))
 	}
 	if err != nil {
-		return fmt.Errorf("writing FPU state of stub thread %d: %w", s.pid, err)
+		return fmt.Errorf("writing FPU state of stub thread %d: %w", s.PID, err)
 	}
 	return nil
 }

@@ -24,7 +24,6 @@ package ptrace
 import (
 	"fmt"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -38,7 +37,8 @@ type Platform struct {
 	master *stub
 	mt     *tracer // the master's tracer
 
-	fp *fpFormat // how FPU state is read and written; the initial state
+	fp  *fpFormat       // how FPU state is read and written; the initial state
+	aff *istub.Affinity // frees context threads pinned for long
 
 	mu     sync.Mutex // guards spaces and closed
 	spaces map[*addressSpace]struct{}
@@ -55,97 +55,33 @@ func New(memFD int) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building stub: %w", err)
 	}
-	exe, err := stubExecutable(img.elf)
+	exe, err := istub.Executable("bulwark-stub", img.elf)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(exe)
-
-	p := &Platform{img: img, spaces: make(map[*addressSpace]struct{})}
-	p.master = &stub{img: img, pidfd: -1}
-	p.mt, err = startTracer(func() error { return p.startMaster(exe, memFD) })
+	if err := istub.QuietStops(); err != nil {
+		return nil, err
+	}
+	istub.ProbeCPU()
+	p := &Platform{img: img, aff: new(istub.Affinity), spaces: make(map[*addressSpace]struct{})}
+	p.mt, err = startTracer(func() error {
+		files := []uintptr{istub.CloseFD, istub.CloseFD, istub.CloseFD, uintptr(memFD)}
+		m, err := istub.StartMaster(exe, files, ptraceOptions, img.syscallAddr, errStubGone)
+		if err != nil {
+			return err
+		}
+		p.master = &stub{Thread: m, img: img}
+		if p.fp, err = probeFP(p.master); err != nil {
+			m.Kill()
+			m.ClosePidfd()
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// stubExecutable returns a CLOEXEC memfd holding the stub executable, at fd
-// 10 or above so that it survives the child's fd shuffling until exec.
-func stubExecutable(elf []byte) (int, error) {
-	fd, err := unix.MemfdCreate("bulwark-stub", unix.MFD_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("creating stub memfd: %w", err)
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, elf); err != nil {
-		return -1, fmt.Errorf("writing stub memfd: %w", err)
-	}
-	hi, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 10)
-	if err != nil {
-		return -1, fmt.Errorf("duplicating stub memfd: %w", err)
-	}
-	return hi, nil
-}
-
-// startMaster runs on the master's tracer thread: it starts the stub traced
-// by this thread and waits for it to be ready.
-func (p *Platform) startMaster(exe, memFD int) error {
-	err := p.runMaster(exe, memFD)
-	if err != nil {
-		p.master.kill()
-		p.master.closePidfd()
-	}
-	return err
-}
-
-// runMaster starts the master stub and runs it to its ready stop.
-func (p *Platform) runMaster(exe, memFD int) error {
-	none := ^uintptr(0) // closes the fd in the child
-	pid, err := syscall.ForkExec(fmt.Sprintf("/proc/self/fd/%d", exe), []string{"bulwark-stub"},
-		&syscall.ProcAttr{
-			Env:   []string{},
-			Files: []uintptr{none, none, none, uintptr(memFD)},
-			Sys: &syscall.SysProcAttr{
-				Ptrace:    true,
-				Setsid:    true,
-				Pdeathsig: syscall.SIGKILL,
-			},
-		})
-	if err != nil {
-		return fmt.Errorf("starting master stub: %w", err)
-	}
-	m := p.master
-	m.pid, m.tgid = pid, pid
-	m.openPidfd()
-	// The first stop is the SIGTRAP after execve.
-	if _, err := m.wait(); err != nil {
-		return err
-	}
-	if err := m.check("PTRACE_SETOPTIONS", unix.PtraceSetOptions(pid, ptraceOptions)); err != nil {
-		return err
-	}
-	// Run the start-up code until its int3.
-	for {
-		if err := m.check("PTRACE_CONT", unix.PtraceCont(pid, 0)); err != nil {
-			return err
-		}
-		ws, err := m.wait()
-		if err != nil {
-			return err
-		}
-		if istub.StopSignal(ws) == unix.SIGTRAP {
-			break
-		}
-	}
-	if err := m.check("PTRACE_GETREGS", unix.PtraceGetRegs(pid, &m.base)); err != nil {
-		return err
-	}
-	if uintptr(m.base.Rip) != m.img.syscallAddr {
-		return fmt.Errorf("master stub stopped at %#x, want %#x", m.base.Rip, m.img.syscallAddr)
-	}
-	p.fp, err = probeFP(m)
-	return err
 }
 
 // MinUserAddress implements platform.Platform.
@@ -178,7 +114,7 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	var pid uintptr
 	var ferr error
 	if err := p.mt.Do(func() {
-		pid, ferr = p.master.inject(p.img.forkAddr, p.img.forkParentTrap, nrFork)
+		pid, ferr = p.master.Inject(p.img.forkAddr, p.img.forkParentTrap, 0, nrFork)
 	}); err != nil {
 		return nil, fmt.Errorf("new address space: %w", err)
 	}
@@ -188,17 +124,17 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	if e := int64(pid); e < 0 {
 		return nil, fmt.Errorf("forking master stub: %w", unix.Errno(-e))
 	}
-	s := &stub{pid: int(pid), tgid: int(pid), img: p.img, pidfd: -1}
+	s := newStub(p.img, int(pid), int(pid))
 	t, err := startTracer(func() error {
-		s.openPidfd()
-		if err := istub.Ptrace(istub.PtraceSeize, s.pid, 0, ptraceOptions); err != nil {
-			s.signalKill() // the master ignores SIGCHLD, so the kernel reaps it
-			s.closePidfd()
-			return fmt.Errorf("PTRACE_SEIZE of stub %d: %w", s.pid, err)
+		s.OpenPidfd()
+		if err := s.Seize(ptraceOptions, false); err != nil {
+			s.SignalKill() // the master ignores SIGCHLD, so the kernel reaps it
+			s.ClosePidfd()
+			return err
 		}
-		if err := s.waitReady(); err != nil {
-			s.kill()
-			s.closePidfd()
+		if err := s.WaitReady(); err != nil {
+			s.Kill()
+			s.ClosePidfd()
 			return err
 		}
 		return nil
@@ -232,10 +168,11 @@ func (p *Platform) Close() {
 	for as := range spaces {
 		as.release()
 	}
-	p.master.signalKill()
-	p.mt.Do(p.master.kill)
+	p.master.SignalKill()
+	p.mt.Do(p.master.Kill)
 	p.mt.Stop()
-	p.master.closePidfd()
+	p.master.ClosePidfd()
+	p.aff.Close()
 }
 
 // forget removes a released address space from the platform's set.

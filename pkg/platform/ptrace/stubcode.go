@@ -141,9 +141,13 @@ func buildStub() (*stubImage, error) {
 	if codeOffset+len(code) > dataOff {
 		return nil, fmt.Errorf("stub code (%d bytes) overlaps its data", len(code))
 	}
-	img.elf = make([]byte, dataOff+dataSize)
+	if dataOff+dataSize > istub.PinMasksOffset {
+		return nil, fmt.Errorf("stub data overlaps the CPU sets")
+	}
+	img.elf = make([]byte, istub.PinMasksEnd)
 	istub.WriteELFHeaders(img.elf, uint64(len(img.elf)))
 	copy(img.elf[codeOffset:], code)
 	binary.LittleEndian.PutUint64(img.elf[dataOff:], sigIgn) // sa_handler; flags, restorer, mask stay 0
+	istub.WritePinMasks(img.elf)
 	return img, nil
 }

@@ -1,6 +1,7 @@
 package systrap
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // addressSpace is one stub process. Its first thread, s, never runs
@@ -67,7 +69,7 @@ func (as *addressSpace) newThread() (*thread, error) {
 	if local < 0 {
 		if len(as.used) >= stubMaxSlot {
 			as.mu.Unlock()
-			return nil, fmt.Errorf("stub %d has %d threads already", as.s.pid, stubMaxSlot)
+			return nil, fmt.Errorf("stub %d has %d threads already", as.s.PID, stubMaxSlot)
 		}
 		local = len(as.used)
 		as.used = append(as.used, false)
@@ -85,10 +87,10 @@ func (as *addressSpace) newThread() (*thread, error) {
 	var tid uintptr
 	var ferr error
 	if err := as.t.Do(func() {
-		_, ferr = as.s.syscall(unix.SYS_MMAP, sl.stub, slotSize, unix.PROT_READ|unix.PROT_WRITE,
+		_, ferr = as.s.Syscall(unix.SYS_MMAP, sl.stub, slotSize, unix.PROT_READ|unix.PROT_WRITE,
 			unix.MAP_SHARED|unix.MAP_FIXED, slotFD, uintptr(sl.idx*slotSize))
 		if ferr == nil {
-			tid, ferr = as.s.inject(as.p.img.cloneAddr, as.p.img.cloneParentTrap, sl.stub, nrClone, cloneFlags)
+			tid, ferr = as.s.Inject(as.p.img.cloneAddr, as.p.img.cloneParentTrap, sl.stub, nrClone, cloneFlags)
 		}
 	}); err != nil {
 		ferr = err
@@ -100,13 +102,13 @@ func (as *addressSpace) newThread() (*thread, error) {
 	}
 	if ferr != nil {
 		as.freeSlot(sl)
-		return nil, fmt.Errorf("creating a thread in stub %d: %w", as.s.pid, ferr)
+		return nil, fmt.Errorf("creating a thread in stub %d: %w", as.s.PID, ferr)
 	}
 	th.tid = int(tid)
 	as.mu.Lock()
 	as.threads[th] = struct{}{}
 	as.mu.Unlock()
-	if err := sl.wait(th.alive); err != nil {
+	if err := sl.wait(true, th.alive); err != nil {
 		th.drop()
 		if e := int64(sl.u64(hdrSetupErr)); e < 0 {
 			err = fmt.Errorf("stub thread setup: %w", unix.Errno(-e))
@@ -132,7 +134,7 @@ func (th *thread) alive(probe bool) error {
 	if th.as.released.Load() {
 		return errStubGone
 	}
-	if probe && unix.Tgkill(th.as.s.pid, th.tid, 0) != nil {
+	if probe && unix.Tgkill(th.as.s.PID, th.tid, 0) != nil {
 		return fmt.Errorf("stub thread %d is gone: %w", th.tid, errStubGone)
 	}
 	return nil
@@ -150,11 +152,11 @@ func (th *thread) drop() {
 		th.unref() // release holds the other reference
 		return
 	}
-	th.sl.resume(goExit)
+	th.sl.resume(goExit, false)
 	// The thread exits in microseconds; do not wait for a wedged one,
 	// whose slot is then lost until the platform closes.
 	for i := 0; i <= 1000; i++ {
-		if unix.Tgkill(as.s.pid, th.tid, 0) == unix.ESRCH {
+		if unix.Tgkill(as.s.PID, th.tid, 0) == unix.ESRCH {
 			th.unref()
 			th.unref()
 			return
@@ -175,10 +177,23 @@ func (th *thread) unref() {
 	}
 }
 
+// pinTo makes the thread pin itself to cpu when it next resumes.
+func (th *thread) pinTo(cpu int) error {
+	binary.LittleEndian.PutUint64(th.sl.mem[hdrCPUMask:], uint64(istub.PinMaskAddr(cpu)))
+	atomic.StoreUint32(th.sl.word(hdrSetCPU), 1)
+	return nil
+}
+
+// unpin lets the context thread th run on any CPU. Any goroutine may call
+// it: the first thread runs sched_setaffinity for th.
+func (as *addressSpace) unpin(th *thread) {
+	as.syscall(unix.SYS_SCHED_SETAFFINITY, uintptr(th.tid), istub.AllMaskSize, istub.AllMaskAddr())
+}
+
 // syscall runs a host syscall in the stub's first thread.
 func (as *addressSpace) syscall(nr uintptr, args ...uintptr) error {
 	var err error
-	if terr := as.t.Do(func() { _, err = as.s.syscall(nr, args...) }); terr != nil {
+	if terr := as.t.Do(func() { _, err = as.s.Syscall(nr, args...) }); terr != nil {
 		return terr
 	}
 	return err
@@ -191,7 +206,7 @@ func (as *addressSpace) MapFile(addr, length uintptr, off int64, prot int) error
 	}
 	err := as.syscall(unix.SYS_MMAP, addr, length, uintptr(prot), unix.MAP_SHARED|unix.MAP_FIXED, stubMemFD, uintptr(off))
 	if err != nil {
-		return fmt.Errorf("mapping %#x+%#x at file offset %#x in stub %d: %w", addr, length, off, as.s.pid, err)
+		return fmt.Errorf("mapping %#x+%#x at file offset %#x in stub %d: %w", addr, length, off, as.s.PID, err)
 	}
 	return nil
 }
@@ -202,7 +217,7 @@ func (as *addressSpace) Unmap(addr, length uintptr) error {
 		return err
 	}
 	if err := as.syscall(unix.SYS_MUNMAP, addr, length); err != nil {
-		return fmt.Errorf("unmapping %#x+%#x in stub %d: %w", addr, length, as.s.pid, err)
+		return fmt.Errorf("unmapping %#x+%#x in stub %d: %w", addr, length, as.s.PID, err)
 	}
 	return nil
 }
@@ -213,7 +228,7 @@ func (as *addressSpace) Protect(addr, length uintptr, prot int) error {
 		return err
 	}
 	if err := as.syscall(unix.SYS_MPROTECT, addr, length, uintptr(prot)); err != nil {
-		return fmt.Errorf("protecting %#x+%#x in stub %d: %w", addr, length, as.s.pid, err)
+		return fmt.Errorf("protecting %#x+%#x in stub %d: %w", addr, length, as.s.PID, err)
 	}
 	return nil
 }
@@ -236,7 +251,7 @@ func (as *addressSpace) Release() {
 func (as *addressSpace) release() {
 	as.once.Do(func() {
 		as.released.Store(true)
-		as.s.signalKill()
+		as.s.SignalKill()
 		as.mu.Lock()
 		threads := as.threads
 		as.threads = nil
@@ -245,9 +260,9 @@ func (as *addressSpace) release() {
 		for th := range threads {
 			futex(th.sl.word(hdrEv), futexWake, 1, 0)
 		}
-		as.t.Do(as.s.kill)
+		as.t.Do(as.s.Kill)
 		as.t.Stop()
-		as.s.closePidfd()
+		as.s.ClosePidfd()
 		// The first thread is reaped only after all others have exited.
 		for th := range threads {
 			th.unref()

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"bulwark.dev/pkg/platform"
+	istub "bulwark.dev/pkg/platform/internal/stub"
 )
 
 // context is one application thread. In the address space it last
@@ -24,7 +25,8 @@ type context struct {
 
 	// Used only by the context's goroutine (and SetFPState).
 	released bool
-	th       *thread // the stub thread in the last address space, or nil
+	th       *thread    // the stub thread in the last address space, or nil
+	pin      *istub.Pin // th's CPU affinity
 	// fp is the FPU state when fpDirty: it must be written into th's
 	// frame before th runs. Otherwise th's frame holds the state (or,
 	// with no th, it is the initial state).
@@ -75,9 +77,12 @@ func (c *context) switchTo(as *addressSpace, regs *platform.Registers) (platform
 	if err := c.store(th, regs); err != nil {
 		return platform.Trap{}, err
 	}
+	spin := !c.pin.Follow()
+	c.pin.Enter()
+	defer c.pin.Exit()
 	for {
-		th.sl.resume(goResume)
-		if err := th.sl.wait(th.alive); err != nil {
+		th.sl.resume(goResume, spin)
+		if err := th.sl.wait(spin, th.alive); err != nil {
 			return platform.Trap{}, err
 		}
 		trap, stop, err := c.classify(th)
@@ -107,6 +112,7 @@ func (c *context) threadIn(as *addressSpace) (*thread, error) {
 		return nil, err
 	}
 	c.th = th
+	c.pin = c.p.aff.NewPin(th.pinTo, func() { as.unpin(th) })
 	return th, nil
 }
 
@@ -121,6 +127,7 @@ func (c *context) dropThread() {
 			c.fp, c.fpDirty = b, true
 		}
 	}
+	c.pin.Forget()
 	th.drop()
 	c.th = nil
 }
@@ -244,7 +251,7 @@ func (c *context) Interrupt() {
 	if th := c.running.Load(); th != nil {
 		// A stale signal (the Switch already returned) is suppressed
 		// when the thread next runs.
-		unix.Tgkill(th.as.s.pid, th.tid, unix.Signal(interruptSignal))
+		unix.Tgkill(th.as.s.PID, th.tid, unix.Signal(interruptSignal))
 	}
 }
 

@@ -29,6 +29,9 @@ var stubSyscalls = []struct {
 }{
 	{nr: nrFutex, arg: 1, values: []uint32{futexWait, futexWake}},
 	{nr: nrArchPrctl, arg: 0, values: []uint32{archSetFS, archSetGS}},
+	// Only the thread itself (pid 0): an application that jumps here can
+	// at most narrow its own thread's CPUs within the sandbox's.
+	{nr: nrSchedSetaff, arg: 0, values: []uint32{0}},
 	{nr: nrRtSigreturn},
 	{nr: nrExit},
 }

@@ -57,6 +57,9 @@ func TestThreadFilter(t *testing.T) {
 		{"map vdso", data(x86, unix.SYS_ARCH_PRCTL, stub, 0x2003), unix.SECCOMP_RET_KILL_PROCESS},
 		{"sigreturn", data(x86, unix.SYS_RT_SIGRETURN, stub), unix.SECCOMP_RET_ALLOW},
 		{"exit", data(x86, unix.SYS_EXIT, stub), unix.SECCOMP_RET_ALLOW},
+		{"pin itself", data(x86, unix.SYS_SCHED_SETAFFINITY, stub, 0, 8), unix.SECCOMP_RET_ALLOW},
+		{"pin another", data(x86, unix.SYS_SCHED_SETAFFINITY, stub, 1234, 8), unix.SECCOMP_RET_KILL_PROCESS},
+		{"app pins itself", data(x86, unix.SYS_SCHED_SETAFFINITY, 0x400002, 0, 8), unix.SECCOMP_RET_TRAP},
 		{"mmap from the stub", data(x86, unix.SYS_MMAP, stub), unix.SECCOMP_RET_KILL_PROCESS},
 		{"execve from the stub", data(x86, unix.SYS_EXECVE, stub), unix.SECCOMP_RET_KILL_PROCESS},
 	} {

@@ -35,14 +35,20 @@ const (
 	hdrGS       = 48 // u64
 	hdrSetupErr = 56 // u64 -errno of a failed thread setup
 	hdrStack    = 64 // stack_t of the signal stack: sp, flags, size
+	hdrSetCPU   = 88 // u32: 1 to pin the thread to the CPU set at hdrCPUMask before resuming
+	hdrSpins    = 92 // u32: how long the handler spins for a command before sleeping
+	hdrCPUMask  = 96 // u64 stub address of a CPU set of istub.PinMaskSize bytes
 
 	evSleeping = 2 // hdrEv: not trapped, and the sandbox sleeps on it
 	goResume   = 1
 	goExit     = 2
 	goSleeping = 3 // hdrGo: no command yet, and the handler sleeps on it
 
-	// Spins before sleeping on a futex: a trap often comes back within
-	// microseconds, and a wake-up costs more than that.
+	// Spins before sleeping on a futex when the two sides run on
+	// different CPUs: a trap often comes back within microseconds, and a
+	// wake-up costs more than that. When they share a CPU (the stub
+	// thread is pinned to the sandbox thread's, see istub.Pin), the other
+	// side cannot run while one spins, and neither does.
 	handlerSpins = 200
 	sandboxSpins = 2000
 
@@ -158,7 +164,9 @@ func futex(w *uint32, op int, val uint32, timeout time.Duration) unix.Errno {
 }
 
 // resume tells the trapped thread to go on (goResume) or exit (goExit).
-func (s *slot) resume(cmd uint32) {
+// Before its next trap's command it spins as long as spin says.
+func (s *slot) resume(cmd uint32, spin bool) {
+	atomic.StoreUint32(s.word(hdrSpins), spinsIf(spin, handlerSpins))
 	atomic.StoreUint32(s.word(hdrEv), 0)
 	if atomic.SwapUint32(s.word(hdrGo), cmd) == goSleeping {
 		futex(s.word(hdrGo), futexWake, 1, 0)
@@ -169,12 +177,21 @@ func (s *slot) resume(cmd uint32) {
 // still alive.
 const livenessPeriod = 100 * time.Millisecond
 
-// wait waits until the thread traps. alive is called after every
-// wake-up, with probe set every livenessPeriod (when it should check the
-// host thread itself), and ends the wait with its error.
-func (s *slot) wait(alive func(probe bool) error) error {
+// spinsIf is n if spin, else 0.
+func spinsIf(spin bool, n uint32) uint32 {
+	if spin {
+		return n
+	}
+	return 0
+}
+
+// wait waits until the thread traps, spinning first if spin says.
+// alive is called after every wake-up, with probe set every
+// livenessPeriod (when it should check the host thread itself), and ends
+// the wait with its error.
+func (s *slot) wait(spin bool, alive func(probe bool) error) error {
 	ev := s.word(hdrEv)
-	for i := 0; i < sandboxSpins; i++ {
+	for i := uint32(0); i < spinsIf(spin, sandboxSpins); i++ {
 		if atomic.LoadUint32(ev) == 1 {
 			return nil
 		}

@@ -73,6 +73,7 @@ func (a *asm) storeRDX(off uint8)          { a.Emit(0x48, 0x89, 0x53, off) }    
 func (a *asm) storeRAX(off uint8)          { a.Emit(0x48, 0x89, 0x43, off) }       // mov [rbx+off], rax
 func (a *asm) loadEAX(off uint8)           { a.Emit(0x8b, 0x43, off) }             // mov eax, [rbx+off]
 func (a *asm) loadRSI(off uint8)           { a.Emit(0x48, 0x8b, 0x73, off) }       // mov rsi, [rbx+off]
+func (a *asm) loadRDX(off uint8)           { a.Emit(0x48, 0x8b, 0x53, off) }       // mov rdx, [rbx+off]
 func (a *asm) leaRDI(off uint8)            { a.Emit(0x48, 0x8d, 0x7b, off) }       // lea rdi, [rbx+off]
 func (a *asm) store32(off uint8, v uint32) { a.Emit(0xc7, 0x43, off); a.Imm32(v) } // mov dword [rbx+off], v
 
@@ -93,11 +94,12 @@ func (a *asm) patch8(pos int) error {
 // jccBack8 emits a short conditional jump back to target.
 func (a *asm) jccBack8(op byte, target uintptr) { a.Emit(op, byte(int8(int(target)-int(a.PC()+2)))) }
 
-func (a *asm) movECX(v uint32) { a.Emit(0xb9); a.Imm32(v) }
-func (a *asm) decECX()         { a.Emit(0xff, 0xc9) }
-func (a *asm) pause()          { a.Emit(0xf3, 0x90) }
-func (a *asm) xchgEV()         { a.Emit(0x87, 0x43, hdrEv) }             // xchg [rbx+ev], eax
-func (a *asm) cmpxchgGo()      { a.Emit(0xf0, 0x0f, 0xb1, 0x53, hdrGo) } // lock cmpxchg [rbx+go], edx
+func (a *asm) decECX()           { a.Emit(0xff, 0xc9) }
+func (a *asm) incECX()           { a.Emit(0xff, 0xc1) }
+func (a *asm) loadECX(off uint8) { a.Emit(0x8b, 0x4b, off) } // mov ecx, [rbx+off]
+func (a *asm) pause()            { a.Emit(0xf3, 0x90) }
+func (a *asm) xchgEV()           { a.Emit(0x87, 0x43, hdrEv) }             // xchg [rbx+ev], eax
+func (a *asm) cmpxchgGo()        { a.Emit(0xf0, 0x0f, 0xb1, 0x53, hdrGo) } // lock cmpxchg [rbx+go], edx
 
 // Host syscall numbers and values used by the stub (x86-64).
 const (
@@ -114,6 +116,7 @@ const (
 	nrPrctl         = 157
 	nrArchPrctl     = 158
 	nrFutex         = 202
+	nrSchedSetaff   = 203
 	nrSeccomp       = 317
 	nrCloseRange    = 436
 
@@ -287,7 +290,8 @@ func buildStub() (*stubImage, error) {
 	// Wait for go: spin a little, then mark go goSleeping and sleep
 	// until the sandbox replaces it with a command.
 	wait := a.PC()
-	a.movECX(handlerSpins)
+	a.loadECX(hdrSpins)
+	a.incECX() // one look at go when told not to spin
 	spin := a.PC()
 	a.loadEAX(hdrGo)
 	a.testEAX()
@@ -333,6 +337,19 @@ func buildStub() (*stubImage, error) {
 			return nil, err
 		}
 	}
+	// sched_setaffinity(0, PinMaskSize, [rbx+hdrCPUMask]) when asked.
+	a.loadEAX(hdrSetCPU)
+	a.testEAX()
+	skipPin := a.jcc8(0x74)
+	a.store32(hdrSetCPU, 0)
+	a.XorEDI()
+	a.MovESI(istub.PinMaskSize)
+	a.loadRDX(hdrCPUMask)
+	a.MovEAX(nrSchedSetaff)
+	a.Syscall()
+	if err := a.patch8(skipPin); err != nil {
+		return nil, err
+	}
 	a.ret() // to the restorer, at the top of the frame
 	if err := a.patch8(exit); err != nil {
 		return nil, err
@@ -362,10 +379,10 @@ func buildStub() (*stubImage, error) {
 	if err != nil {
 		return nil, err
 	}
-	img.elf = make([]byte, dataOff+dataFilter+len(prog))
-	if len(img.elf) > pageSize {
-		return nil, fmt.Errorf("stub image is %d bytes, more than a page", len(img.elf))
+	if dataOff+dataFilter+len(prog) > istub.PinMasksOffset {
+		return nil, fmt.Errorf("stub data (%d bytes) overlaps the CPU sets", dataFilter+len(prog))
 	}
+	img.elf = make([]byte, istub.PinMasksEnd)
 	istub.WriteELFHeaders(img.elf, uint64(len(img.elf)))
 	copy(img.elf[codeOffset:], code)
 	le := binary.LittleEndian
@@ -378,5 +395,6 @@ func buildStub() (*stubImage, error) {
 	le.PutUint16(d[dataFprog:], uint16(len(prog)/8))
 	le.PutUint64(d[dataFprog+8:], data+dataFilter)
 	copy(d[dataFilter:], prog)
+	istub.WritePinMasks(img.elf)
 	return img, nil
 }

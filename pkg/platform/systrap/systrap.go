@@ -26,7 +26,6 @@ package systrap
 import (
 	"fmt"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -45,7 +44,8 @@ type Platform struct {
 	master *stub
 	mt     *tracer // the master's tracer
 
-	fp *fpFormat // the FPU state format and initial state
+	fp  *fpFormat       // the FPU state format and initial state
+	aff *istub.Affinity // frees context threads pinned for long
 
 	mu     sync.Mutex // guards spaces and closed
 	spaces map[*addressSpace]struct{}
@@ -62,23 +62,24 @@ func New(memFD int) (*Platform, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building stub: %w", err)
 	}
-	exe, err := stubExecutable(img.elf)
+	exe, err := istub.Executable("bulwark-systrap-stub", img.elf)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(exe)
+	if err := istub.QuietStops(); err != nil {
+		return nil, err
+	}
+	istub.ProbeCPU()
 	slots, err := newSlotFile()
 	if err != nil {
 		return nil, err
 	}
-	p := &Platform{img: img, slots: slots, spaces: make(map[*addressSpace]struct{})}
-	p.master = &stub{img: img, pidfd: -1}
+	p := &Platform{img: img, slots: slots, aff: new(istub.Affinity), spaces: make(map[*addressSpace]struct{})}
 	p.mt, err = startTracer(func() error {
-		err := p.runMaster(exe, memFD)
-		if err != nil {
-			p.master.kill()
-			p.master.closePidfd()
-		}
+		files := []uintptr{istub.CloseFD, istub.CloseFD, istub.CloseFD, uintptr(memFD), uintptr(slots.fd)}
+		m, err := istub.StartMaster(exe, files, ptraceOptions, img.syscallAddr, errStubGone)
+		p.master = m
 		return err
 	})
 	// The stubs hold the slot file now; the sandbox keeps its mapping.
@@ -92,67 +93,6 @@ func New(memFD int) (*Platform, error) {
 		return nil, err
 	}
 	return p, nil
-}
-
-// stubExecutable returns a CLOEXEC memfd holding the stub executable, at fd
-// 10 or above so that it survives the child's fd shuffling until exec.
-func stubExecutable(elf []byte) (int, error) {
-	fd, err := unix.MemfdCreate("bulwark-systrap-stub", unix.MFD_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("creating stub memfd: %w", err)
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, elf); err != nil {
-		return -1, fmt.Errorf("writing stub memfd: %w", err)
-	}
-	hi, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 10)
-	if err != nil {
-		return -1, fmt.Errorf("duplicating stub memfd: %w", err)
-	}
-	return hi, nil
-}
-
-// runMaster starts the master stub, traced by the calling (tracer) thread,
-// and runs it to its ready int3.
-func (p *Platform) runMaster(exe, memFD int) error {
-	none := ^uintptr(0) // closes the fd in the child
-	pid, err := syscall.ForkExec(fmt.Sprintf("/proc/self/fd/%d", exe), []string{"bulwark-stub"},
-		&syscall.ProcAttr{
-			Env:   []string{},
-			Files: []uintptr{none, none, none, uintptr(memFD), uintptr(p.slots.fd)},
-			Sys:   &syscall.SysProcAttr{Ptrace: true, Setsid: true, Pdeathsig: syscall.SIGKILL},
-		})
-	if err != nil {
-		return fmt.Errorf("starting master stub: %w", err)
-	}
-	m := p.master
-	m.pid = pid
-	m.openPidfd()
-	if _, err := m.wait(); err != nil { // the SIGTRAP after execve
-		return err
-	}
-	if err := m.check("PTRACE_SETOPTIONS", unix.PtraceSetOptions(pid, ptraceOptions)); err != nil {
-		return err
-	}
-	for {
-		if err := m.check("PTRACE_CONT", unix.PtraceCont(pid, 0)); err != nil {
-			return err
-		}
-		ws, err := m.wait()
-		if err != nil {
-			return err
-		}
-		if istub.StopSignal(ws) == unix.SIGTRAP {
-			break
-		}
-	}
-	if err := m.check("PTRACE_GETREGS", unix.PtraceGetRegs(pid, &m.base)); err != nil {
-		return err
-	}
-	if uintptr(m.base.Rip) != m.img.syscallAddr {
-		return fmt.Errorf("master stub stopped at %#x, want %#x", m.base.Rip, m.img.syscallAddr)
-	}
-	return nil
 }
 
 // MinUserAddress implements platform.Platform.
@@ -192,7 +132,7 @@ func (p *Platform) newAddressSpace() (*addressSpace, error) {
 	var pid uintptr
 	var ferr error
 	if err := p.mt.Do(func() {
-		pid, ferr = p.master.inject(p.img.forkAddr, p.img.forkParentTrap, 0, nrFork)
+		pid, ferr = p.master.Inject(p.img.forkAddr, p.img.forkParentTrap, 0, nrFork)
 	}); err != nil {
 		return nil, fmt.Errorf("new address space: %w", err)
 	}
@@ -202,21 +142,17 @@ func (p *Platform) newAddressSpace() (*addressSpace, error) {
 	if e := int64(pid); e < 0 {
 		return nil, fmt.Errorf("forking master stub: %w", unix.Errno(-e))
 	}
-	s := &stub{pid: int(pid), img: p.img, pidfd: -1}
+	s := istub.NewThread(int(pid), int(pid), p.img.syscallAddr, errStubGone)
 	t, err := startTracer(func() error {
-		s.openPidfd()
-		err := istub.Ptrace(istub.PtraceSeize, s.pid, 0, ptraceOptions)
-		if err == nil {
-			err = istub.Ptrace(istub.PtraceInterrupt, s.pid, 0, 0)
+		s.OpenPidfd()
+		if err := s.Seize(ptraceOptions, true); err != nil {
+			s.SignalKill() // the master ignores SIGCHLD: the host reaps it
+			s.ClosePidfd()
+			return err
 		}
-		if err != nil {
-			s.signalKill() // the master ignores SIGCHLD: the host reaps it
-			s.closePidfd()
-			return fmt.Errorf("PTRACE_SEIZE of stub %d: %w", s.pid, err)
-		}
-		if err := s.waitReady(); err != nil {
-			s.kill()
-			s.closePidfd()
+		if err := s.WaitReady(); err != nil {
+			s.Kill()
+			s.ClosePidfd()
 			return err
 		}
 		return nil
@@ -249,10 +185,11 @@ func (p *Platform) Close() {
 	for as := range spaces {
 		as.release() // ends the contexts' Switches (with an error)
 	}
-	p.master.signalKill()
-	p.mt.Do(p.master.kill)
+	p.master.SignalKill()
+	p.mt.Do(p.master.Kill)
 	p.mt.Stop()
-	p.master.closePidfd()
+	p.master.ClosePidfd()
+	p.aff.Close()
 	// The slot file stays mapped (a context may still look at its slot
 	// after Close): the platform is meant to live as long as the sandbox.
 }

@@ -1,7 +1,11 @@
 // Package stub holds the code the ptrace and systrap platforms share for
 // their stub processes: the memory layout, a minimal x86-64 assembler and
-// ELF writer for the in-memory stub executable, the locked tracer thread,
-// raw ptrace helpers and the validation of FPU (XSAVE) state.
+// ELF writer for the in-memory stub executable, starting the master stub,
+// the traced stub thread (waits, injected syscalls, kills), the locked
+// tracer thread, raw ptrace helpers, the validation of FPU (XSAVE) state,
+// and what makes a trap cheaper: stub threads pinned to the CPU of the
+// thread that resumes them (Affinity) and ptrace stops that do not signal
+// the sandbox (QuietStops).
 //
 // It is internal to pkg/platform: each platform assembles its own stub and
 // drives its own stub threads with these pieces.
