@@ -52,13 +52,7 @@ func readTo(t *kernel.Task, f *vfs.File, addr uintptr, count int, off int64) (in
 	done := 0
 	for done < count {
 		b := buf[:min(len(buf), count-done)]
-		var n int
-		var err error
-		if off < 0 {
-			n, err = f.Read(t, b)
-		} else {
-			n, err = f.PRead(t, b, off+int64(done))
-		}
+		n, err := readBuf(t, f, b, off, done)
 		if n > 0 {
 			if c, cerr := t.CopyOut(addr+uintptr(done), b[:n]); cerr != nil {
 				done += c
@@ -110,18 +104,9 @@ func writeFrom(t *kernel.Task, f *vfs.File, addr uintptr, count int, off int64) 
 			}
 			b = b[:c]
 		}
-		var n int
-		var err error
-		if off < 0 {
-			n, err = f.Write(t, b)
-		} else {
-			n, err = f.PWrite(t, b, off+int64(done))
-		}
+		n, err := writeBuf(t, f, b, off, done)
 		done += n
 		if err != nil {
-			if err == linux.EPIPE {
-				t.SendSignal(linux.SIGPIPE)
-			}
 			if done > 0 {
 				return done, nil
 			}
@@ -132,6 +117,31 @@ func writeFrom(t *kernel.Task, f *vfs.File, addr uintptr, count int, off int64) 
 		}
 	}
 	return done, nil
+}
+
+// readBuf reads into b from f: at the file position (off < 0) or at
+// off+done.
+func readBuf(t *kernel.Task, f *vfs.File, b []byte, off int64, done int) (int, error) {
+	if off < 0 {
+		return f.Read(t, b)
+	}
+	return f.PRead(t, b, off+int64(done))
+}
+
+// writeBuf writes b to f like readBuf reads; a broken pipe or stream
+// also raises SIGPIPE.
+func writeBuf(t *kernel.Task, f *vfs.File, b []byte, off int64, done int) (int, error) {
+	var n int
+	var err error
+	if off < 0 {
+		n, err = f.Write(t, b)
+	} else {
+		n, err = f.PWrite(t, b, off+int64(done))
+	}
+	if err == linux.EPIPE {
+		t.SendSignal(linux.SIGPIPE)
+	}
+	return n, err
 }
 
 func sysRead(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
@@ -234,6 +244,9 @@ func vectored(t *kernel.Task, fdArg, iovArg, cnt uintptr, off int64, write bool)
 	if !write && f.Type(t) == linux.S_IFDIR {
 		return 0, linux.EISDIR
 	}
+	if size := iovecsLen(iovs); isStream(t, f) && size <= chunk {
+		return vectoredOnce(t, f, iovs, size, off, write)
+	}
 	total := 0
 	for _, v := range iovs {
 		if v.len == 0 {
@@ -305,3 +318,58 @@ func sysFsync(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 }
 
 func sysSync(*kernel.Task, kernel.SyscallArguments) (uintptr, error) { return 0, nil }
+
+// iovecsLen is the total length of iovs (copyIovecs bounds it).
+func iovecsLen(iovs []iovec) int {
+	n := 0
+	for _, v := range iovs {
+		n += v.len
+	}
+	return n
+}
+
+// vectoredOnce makes a vectored transfer of size bytes one transfer of a
+// gathered buffer, as Linux does for sockets, pipes and terminals: a
+// datagram is one message, and a pipe write of at most PIPE_BUF stays
+// atomic. A fault in an iovec shortens the transfer to the bytes before
+// it (EFAULT when there are none).
+func vectoredOnce(t *kernel.Task, f *vfs.File, iovs []iovec, size int, off int64, write bool) (uintptr, error) {
+	buf := make([]byte, size)
+	if write {
+		got := 0
+		for _, v := range iovs {
+			c, err := t.CopyIn(v.base, buf[got:got+v.len])
+			got += c
+			if err != nil {
+				if got == 0 {
+					return 0, err
+				}
+				break
+			}
+		}
+		n, err := writeBuf(t, f, buf[:got], off, 0)
+		if n > 0 {
+			return uintptr(n), nil
+		}
+		return 0, err
+	}
+	n, err := readBuf(t, f, buf, off, 0)
+	if n <= 0 {
+		return 0, err
+	}
+	done := 0
+	for _, v := range iovs {
+		if done == n {
+			break
+		}
+		c, cerr := t.CopyOut(v.base, buf[done:done+min(v.len, n-done)])
+		done += c
+		if cerr != nil {
+			if done == 0 {
+				return 0, cerr
+			}
+			break
+		}
+	}
+	return uintptr(done), nil
+}
