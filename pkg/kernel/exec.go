@@ -23,6 +23,22 @@ type execFile struct{ *vfs.File }
 // Close drops the file reference.
 func (f execFile) Close() { f.DecRef() }
 
+// Mappable implements loader.MappableFile: a file whose data is in memory
+// file pages (tmpfs, the gofer's page cache) lends them to the segments
+// copy-on-write instead of having them copied.
+func (f execFile) Mappable() mm.Mappable {
+	if fb, ok := f.Impl().(mm.FileBacked); ok {
+		return backedExecFile{f.File, fb}
+	}
+	return f.File
+}
+
+// backedExecFile is an executable whose data is in memory file pages.
+type backedExecFile struct {
+	*vfs.File
+	mm.FileBacked
+}
+
 // openExecutable opens path for execution: a regular file the task may
 // execute (linux.EACCES otherwise). dir is the starting directory of a
 // relative path (nil: the working directory); noFollow refuses a final

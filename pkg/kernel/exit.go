@@ -67,19 +67,28 @@ func (t *Task) exit() {
 	t.mm, t.files, t.fs = nil, nil, nil
 	k.mu.Unlock()
 
-	if mm != nil {
-		mm.DecUsers()
-	}
 	if files != nil {
 		files.decRef()
 	}
 	if fs != nil {
 		fs.decRef()
 	}
+	t.exitNotify()
+	// The address space and the platform context go last: destroying a
+	// stub process takes the host a while, which the parent's wait need
+	// not see (nothing the application can observe depends on it).
+	if mm != nil {
+		mm.DecUsers()
+	}
 	if t.ctx != nil {
 		t.ctx.Release()
 	}
+}
 
+// exitNotify removes the exited task from its process and, for the last
+// one, makes the process a zombie and tells the parent.
+func (t *Task) exitNotify() {
+	k := t.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.tasks, t.tid)

@@ -222,7 +222,7 @@ func loadSegment(m *mm.MemoryManager, f File, p elf.Prog64, bias uintptr) error 
 		}
 		_, err := m.MMap(mm.MMapOpts{
 			Addr: pstart, Length: mapEnd - pstart, Prot: fprot, Private: true, Fixed: true,
-			Mappable: f, Offset: int64(pageDown(uintptr(p.Off))),
+			Mappable: mappable(f), Offset: int64(pageDown(uintptr(p.Off))),
 		})
 		if err != nil {
 			return err

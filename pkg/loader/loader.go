@@ -22,6 +22,22 @@ type File interface {
 	Close()
 }
 
+// MappableFile is a File that names the source its segments are mapped
+// from, such as one whose pages are shared copy-on-write (mm.FileBacked)
+// instead of copied. Without it a File is mapped as a plain mm.Mappable.
+type MappableFile interface {
+	File
+	Mappable() mm.Mappable
+}
+
+// mappable returns the source to map f's segments from.
+func mappable(f File) mm.Mappable {
+	if mf, ok := f.(MappableFile); ok {
+		return mf.Mappable()
+	}
+	return f
+}
+
 // Opener opens a path for execution in the calling task's filesystem
 // context, checking that it is a regular file with execute permission
 // (linux.EACCES, linux.ENOENT, ...).

@@ -8,7 +8,8 @@ import (
 )
 
 // Mappable is the source of a file-backed mapping (an open file). Private
-// mappings copy its bytes into the memory file when mapped.
+// mappings copy its bytes into the memory file when mapped, unless it is
+// FileBacked (see MMap).
 type Mappable interface {
 	// ReadAt reads like io.ReaderAt (short reads at EOF return io.EOF or n < len).
 	ReadAt(p []byte, off int64) (int, error)
@@ -42,10 +43,12 @@ const protMask = linux.PROT_READ | linux.PROT_WRITE | linux.PROT_EXEC
 
 // MMap creates a mapping and returns its address (linux.ENOMEM, EINVAL, ...).
 //
-// A shared mapping of a FileBacked Mappable that uses this address space's
-// memory file maps the file's own pages. Other file mappings are
-// snapshots: the file's bytes are copied in at mmap time (zero past EOF),
-// so a shared one cannot be writable (linux.ENODEV).
+// A mapping of a FileBacked Mappable that uses this address space's memory
+// file maps the file's own pages: a shared one writes them, a private one
+// shares them copy-on-write (cow.go), so that mapping a file (an
+// executable, a library) copies nothing until a page is written. Other
+// file mappings are snapshots: the file's bytes are copied in at mmap time
+// (zero past EOF), so a shared one cannot be writable (linux.ENODEV).
 func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 	if o.Length == 0 || o.Prot&^protMask != 0 || o.Offset < 0 || o.Offset%linux.PageSize != 0 {
 		return 0, linux.EINVAL
@@ -55,12 +58,10 @@ func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 		return 0, linux.ENOMEM
 	}
 	var backed FileBacked
-	if o.Mappable != nil && !o.Private {
-		if fb, ok := o.Mappable.(FileBacked); ok && fb.MemoryFile() == m.mf {
-			backed = fb
-		} else if o.Prot&linux.PROT_WRITE != 0 {
-			return 0, linux.ENODEV
-		}
+	if fb, ok := o.Mappable.(FileBacked); ok && fb.MemoryFile() == m.mf {
+		backed = fb
+	} else if o.Mappable != nil && !o.Private && o.Prot&linux.PROT_WRITE != 0 {
+		return 0, linux.ENODEV
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -97,13 +98,18 @@ func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 		if id, ok := o.Mappable.(FileIdentity); ok {
 			v.devMajor, v.devMinor, v.ino = id.DeviceInode()
 		}
-		v.writable = backed != nil && o.FileWritable
-		v.src = backed
+		if !o.Private {
+			v.writable = backed != nil && o.FileWritable
+			v.src = backed
+		}
 	}
 	var pieces []vma
 	if backed != nil {
 		if pieces, err = backedPieces(v, backed); err != nil {
 			return 0, err
+		}
+		for i := range pieces {
+			pieces[i].cow = o.Private
 		}
 	} else {
 		if v.off, err = m.mf.Allocate(int64(length)); err != nil {

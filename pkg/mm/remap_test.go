@@ -199,3 +199,48 @@ func TestAddressSpaceLimit(t *testing.T) {
 	}
 	check(t, m)
 }
+
+func TestPrivateFileMappingSharesFilePagesCOW(t *testing.T) {
+	m := newMM(t)
+	fb := &fakeBacked{mf: m.mf, pages: map[int64]int64{}}
+	a := mustMap(t, m, MMapOpts{Length: 2 * pg, Prot: rw, Private: true, Mappable: fb})
+	used := m.mf.UsedBytes()
+	check(t, m)
+	if p := hostPage(t, m, a); p.off != fb.pages[0] || p.prot&linux.PROT_WRITE != 0 {
+		t.Fatalf("page 0 mapped %+v; want the file's page %#x read-only", p, fb.pages[0])
+	}
+	// Until a page is written, the mapping shows the file's bytes.
+	copy(fb.page(t, 0), "from write(2)")
+	if got := read(t, m, a, 13); got != "from write(2)" {
+		t.Fatalf("mapping reads %q before its first store", got)
+	}
+	// A store copies the page; the file keeps its bytes.
+	appWrite(t, m, a+3, "PRIVATE")
+	if got := read(t, m, a, 13); got != "froPRIVATE(2)" {
+		t.Fatalf("mapping reads %q after a store", got)
+	}
+	if got := string(fb.page(t, 0)[:13]); got != "from write(2)" {
+		t.Fatalf("store through a private mapping reached the file: %q", got)
+	}
+	if got := m.mf.UsedBytes() - used; got != pg {
+		t.Fatalf("a store used %d new bytes; want one page", got)
+	}
+	// The kernel's writes (CopyOut) unshare too.
+	if _, err := m.CopyOut(a+pg, []byte("kernel")); err != nil {
+		t.Fatal(err)
+	}
+	if fb.page(t, pg)[0] != 0 {
+		t.Fatal("CopyOut into a private mapping reached the file")
+	}
+	check(t, m)
+	if !strings.Contains(m.Maps(), "rw-p 00000000 00:00 0") {
+		t.Fatalf("maps:\n%s", m.Maps())
+	}
+	// Unmapping drops the mapping's references; the file keeps its pages.
+	if err := m.Munmap(a, 2*pg); err != nil {
+		t.Fatal(err)
+	}
+	if r, _, _ := m.mf.run(fb.pages[0]); r != 1 {
+		t.Fatalf("file page 0 has %d references after munmap; want the file's one", r)
+	}
+}

@@ -22,6 +22,11 @@ const (
 // AddressSpace is the host side of one application address space. The kernel
 // owns the truth about memory (its VMAs); an AddressSpace only makes the host
 // agree with it. All methods are safe for concurrent use.
+//
+// Until a context first switches into it, a platform may only record
+// MapFile, Unmap and Protect and make them in that Switch (nothing can see
+// the address space before): invalid arguments still fail at once, a host
+// failure then fails the Switch.
 type AddressSpace interface {
 	// MapFile maps length bytes of the platform's memory file, starting at
 	// file offset off, at addr with prot, replacing whatever was there.

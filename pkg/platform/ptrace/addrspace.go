@@ -33,21 +33,38 @@ type addressSpace struct {
 	threads  map[*stub]struct{} // mu: context threads, reaped at release
 	tracers  map[int]*stub      // mu: context threads by the tid of their tracer
 	released bool               // mu
+	// live is set once a context thread ran the changes recorded in
+	// pending (see pending.go); until then changes are only recorded.
+	live    bool     // mu
+	pending []hostOp // mu
+	failed  error    // mu: why the stub cannot go live (it is gone)
+	// spareThread was cloned ahead of need (pool.go) for the first
+	// context that switches in; it is also in threads.
+	spareThread *stub // mu
 }
 
 // cloneFlags make a stub thread sharing everything with the stub.
 const cloneFlags = unix.CLONE_VM | unix.CLONE_FS | unix.CLONE_FILES | unix.CLONE_SIGHAND |
 	unix.CLONE_THREAD | unix.CLONE_SYSVSEM
 
-// newThread clones a new thread in the stub; it loops in pause() until
-// the caller's tracer seizes it.
+// newThread returns a new thread of the stub, cloned now or ahead of need;
+// it loops in pause() until the caller's tracer seizes it.
 func (as *addressSpace) newThread() (*stub, error) {
 	as.mu.Lock()
-	released := as.released
+	released, th := as.released, as.spareThread
+	as.spareThread = nil
 	as.mu.Unlock()
 	if released {
 		return nil, errStubGone
 	}
+	if th != nil {
+		return th, nil
+	}
+	return as.cloneThread()
+}
+
+// cloneThread clones a new thread in the stub.
+func (as *addressSpace) cloneThread() (*stub, error) {
 	var tid uintptr
 	var ferr error
 	if err := as.t.Do(func() {
@@ -56,6 +73,7 @@ func (as *addressSpace) newThread() (*stub, error) {
 		return nil, err
 	}
 	if ferr != nil {
+		as.fail(ferr)
 		return nil, fmt.Errorf("cloning a thread in stub %d: %w", as.s.PID, ferr)
 	}
 	if e := int64(tid); e < 0 {
@@ -70,6 +88,16 @@ func (as *addressSpace) newThread() (*stub, error) {
 	}
 	as.threads[th] = struct{}{}
 	return th, nil
+}
+
+// fail records that the stub cannot run application code: changes made
+// before it went live fail from now on.
+func (as *addressSpace) fail(err error) {
+	as.mu.Lock()
+	if as.failed == nil {
+		as.failed = err
+	}
+	as.mu.Unlock()
 }
 
 // forgetThread removes a context thread that exited or will be reaped.
@@ -111,8 +139,14 @@ var _ platform.AddressSpace = (*addressSpace)(nil)
 
 // syscall runs a host syscall in the stub: in the context thread that the
 // calling OS thread traces, if there is one, else in the first thread on
-// its tracer.
+// its tracer; before the address space is live it is only recorded.
 func (as *addressSpace) syscall(nr uintptr, args ...uintptr) error {
+	as.mu.Lock()
+	deferred, err := as.deferLocked(nr, args)
+	as.mu.Unlock()
+	if deferred || err != nil {
+		return err
+	}
 	if th := as.tracedBy(unix.Gettid()); th != nil && th.Dead == nil {
 		_, err := th.Syscall(nr, args...)
 		return err
@@ -154,7 +188,11 @@ func (as *addressSpace) Protect(addr, length uintptr, prot int) error {
 	return nil
 }
 
-// Release implements platform.AddressSpace: it kills and reaps the stub.
+// Release implements platform.AddressSpace: it kills the stub, whose
+// threads are reaped, and its first thread's tracer stopped, in the
+// background: the host tearing down the stub is not worth waiting for
+// (Close does). The context threads are reaped by polling, since their
+// tracers (task threads) go on with other work.
 func (as *addressSpace) Release() {
 	as.release()
 	as.p.forget(as)
@@ -164,6 +202,7 @@ func (as *addressSpace) release() {
 	as.once.Do(func() {
 		as.mu.Lock()
 		as.released = true
+		as.pending = nil
 		threads := as.threads
 		as.threads, as.tracers = nil, nil
 		as.mu.Unlock()
@@ -171,13 +210,14 @@ func (as *addressSpace) release() {
 		// (with an error). The context threads are reaped before the
 		// first thread, which Linux reports only after all others.
 		as.s.SignalKill()
-		tid := unix.Gettid()
-		for th := range threads {
-			th.ReapExit(th.tracer == tid)
-		}
-		as.t.Do(as.s.Kill)
-		as.t.Stop()
-		as.s.ClosePidfd()
+		as.p.background(func() {
+			for th := range threads {
+				th.ReapExitIdle()
+			}
+			as.t.Do(as.s.Kill)
+			as.t.Stop()
+			as.s.ClosePidfd()
+		})
 	})
 }
 

@@ -115,11 +115,15 @@ func (c *context) threadIn(as *addressSpace) (*stub, error) {
 	}
 	if err := th.seize(); err != nil {
 		as.forgetThread(th)
+		as.fail(err)
 		return nil, err
 	}
 	as.setTracer(th, c.owner)
 	c.as, c.th = as, th
 	c.pin = c.p.aff.NewPin(th.pinTo, func() { as.unpin(th) })
+	if err := as.goLive(th); err != nil {
+		return nil, err
+	}
 	return th, nil
 }
 

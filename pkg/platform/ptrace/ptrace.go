@@ -14,6 +14,12 @@
 // PTRACE_SYSEMU so its system calls stop before they execute and are never
 // executed by the host.
 //
+// Forks and execs are made cheaper three ways: spare address spaces, each
+// with a thread cloned for its first context, are made ahead of need
+// (pool.go); changes to an address space nothing has run in yet are
+// recorded and replayed in one batch by its first context (pending.go);
+// and released stubs are reaped in the background.
+//
 // After New returns, the platform opens no host path: all stubs are forked
 // from the master, which holds the memory file at fd 3.
 //
@@ -24,6 +30,7 @@ package ptrace
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -43,6 +50,10 @@ type Platform struct {
 	mu     sync.Mutex // guards spaces and closed
 	spaces map[*addressSpace]struct{}
 	closed bool
+
+	reaping   sync.WaitGroup     // released stubs not yet reaped (background)
+	spare     chan *addressSpace // ready address spaces (pool.go)
+	refilling atomic.Bool        // a goroutine is filling spare
 }
 
 var _ platform.Platform = (*Platform)(nil)
@@ -64,7 +75,8 @@ func New(memFD int) (*Platform, error) {
 		return nil, err
 	}
 	istub.ProbeCPU()
-	p := &Platform{img: img, aff: new(istub.Affinity), spaces: make(map[*addressSpace]struct{})}
+	p := &Platform{img: img, aff: new(istub.Affinity), spaces: make(map[*addressSpace]struct{}),
+		spare: make(chan *addressSpace, spareStubs)}
 	p.mt, err = startTracer(func() error {
 		files := []uintptr{istub.CloseFD, istub.CloseFD, istub.CloseFD, uintptr(memFD)}
 		m, err := istub.StartMaster(exe, files, ptraceOptions, img.syscallAddr, errStubGone)
@@ -102,13 +114,22 @@ func (p *Platform) NewContext() (platform.Context, error) {
 	return &context{p: p}, nil
 }
 
-// NewAddressSpace implements platform.Platform: it forks the master stub
-// and attaches a new tracer to the child.
+// NewAddressSpace implements platform.Platform: it takes a spare address
+// space from the pool, or makes one.
 func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
-	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
+	if p.isClosed() {
+		return nil, fmt.Errorf("new address space: platform closed")
+	}
+	if as := p.takeSpare(); as != nil {
+		return as, nil
+	}
+	return p.newAddressSpace()
+}
+
+// newAddressSpace forks the master stub and attaches a new tracer to the
+// child.
+func (p *Platform) newAddressSpace() (*addressSpace, error) {
+	if p.isClosed() {
 		return nil, fmt.Errorf("new address space: platform closed")
 	}
 	var pid uintptr
@@ -144,12 +165,15 @@ func (p *Platform) NewAddressSpace() (platform.AddressSpace, error) {
 	}
 	as := &addressSpace{p: p, s: s, t: t, threads: make(map[*stub]struct{}), tracers: make(map[int]*stub)}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		as.release()
+	closed := p.closed
+	if !closed {
+		p.spaces[as] = struct{}{}
+	}
+	p.mu.Unlock()
+	if closed {
+		as.release() // not under p.mu: release takes it
 		return nil, fmt.Errorf("new address space: platform closed")
 	}
-	p.spaces[as] = struct{}{}
 	return as, nil
 }
 
@@ -164,15 +188,41 @@ func (p *Platform) Close() {
 	spaces := p.spaces
 	p.spaces = nil
 	p.mu.Unlock()
+	p.drainSpares()
 	// Killing every stub ends the contexts' Switches too (with an error).
 	for as := range spaces {
 		as.release()
 	}
+	p.reaping.Wait()
 	p.master.SignalKill()
 	p.mt.Do(p.master.Kill)
 	p.mt.Stop()
 	p.master.ClosePidfd()
 	p.aff.Close()
+}
+
+// isClosed reports whether Close was called.
+func (p *Platform) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// background runs f on a new goroutine that Close waits for, or at once
+// when the platform is closed.
+func (p *Platform) background(f func()) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		f()
+		return
+	}
+	p.reaping.Add(1) // under mu, so before Close's Wait
+	p.mu.Unlock()
+	go func() {
+		defer p.reaping.Done()
+		f()
+	}()
 }
 
 // forget removes a released address space from the platform's set.

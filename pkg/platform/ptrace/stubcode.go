@@ -33,7 +33,21 @@ type stubImage struct {
 	// and stops with rip = cloneParentTrap.
 	cloneAddr       uintptr
 	cloneParentTrap uintptr
+	// batchAddr runs rbx host syscalls, read from the batch area at
+	// batchOpsAddr (batchOpSize bytes each: nr and six arguments), and
+	// stops with int3 at batchTrap after the last one or the first that
+	// fails, with that one's result in rax.
+	batchAddr uintptr
+	batchTrap uintptr
 }
+
+// The batch area of the stub page, between its data and the CPU sets.
+const (
+	batchOff     = 0x400
+	batchOpsAddr = stubAddr + batchOff
+	batchOpSize  = 7 * 8
+	maxBatch     = (istub.PinMasksOffset - batchOff) / batchOpSize
+)
 
 // trapAfterSyscall is the rip reported after the int3 following syscallAddr.
 func (s *stubImage) trapAfterSyscall() uintptr { return s.syscallAddr + 3 }
@@ -137,11 +151,15 @@ func buildStub() (*stubImage, error) {
 	a.Int3() // parent
 	img.cloneParentTrap = a.PC()
 
+	img.batchAddr = a.PC()
+	emitBatch(&a)
+	img.batchTrap = a.PC()
+
 	code := a.B
 	if codeOffset+len(code) > dataOff {
 		return nil, fmt.Errorf("stub code (%d bytes) overlaps its data", len(code))
 	}
-	if dataOff+dataSize > istub.PinMasksOffset {
+	if dataOff+dataSize > batchOff {
 		return nil, fmt.Errorf("stub data overlaps the CPU sets")
 	}
 	img.elf = make([]byte, istub.PinMasksEnd)
@@ -150,4 +168,35 @@ func buildStub() (*stubImage, error) {
 	binary.LittleEndian.PutUint64(img.elf[dataOff:], sigIgn) // sa_handler; flags, restorer, mask stay 0
 	istub.WritePinMasks(img.elf)
 	return img, nil
+}
+
+// emitBatch assembles the batch loop (see stubImage.batchAddr). Only rax,
+// rdi, rsi, rdx, r10, r8, r9, rbx, r12 and the syscall's rcx and r11
+// change; the tracer sets all registers again afterwards.
+func emitBatch(a *istub.Asm) {
+	a.Emit(0x49, 0x89, 0xdc) // mov r12, rbx (count)
+	a.Emit(0x48, 0xbb)       // mov rbx, batchOpsAddr
+	a.Imm64(batchOpsAddr)
+	loop := a.PC()
+	a.Emit(0x4d, 0x85, 0xe4) // test r12, r12
+	a.Emit(0x74, 0)          // jz done (patched below)
+	jz := len(a.B)
+	a.Emit(0x48, 0x8b, 0x03)       // mov rax, [rbx]
+	a.Emit(0x48, 0x8b, 0x7b, 0x08) // mov rdi, [rbx+8]
+	a.Emit(0x48, 0x8b, 0x73, 0x10) // mov rsi, [rbx+16]
+	a.Emit(0x48, 0x8b, 0x53, 0x18) // mov rdx, [rbx+24]
+	a.Emit(0x4c, 0x8b, 0x53, 0x20) // mov r10, [rbx+32]
+	a.Emit(0x4c, 0x8b, 0x43, 0x28) // mov r8, [rbx+40]
+	a.Emit(0x4c, 0x8b, 0x4b, 0x30) // mov r9, [rbx+48]
+	a.Syscall()
+	a.Emit(0x48, 0x3d) // cmp rax, -4095
+	a.Imm32(uint32(0xfffff001))
+	a.Emit(0x73, 0) // jae done: an error (patched below)
+	jae := len(a.B)
+	a.Emit(0x48, 0x83, 0xc3, batchOpSize) // add rbx, batchOpSize
+	a.Emit(0x49, 0xff, 0xcc)              // dec r12
+	a.JmpBack8(loop)
+	a.B[jz-1] = byte(len(a.B) - jz)
+	a.B[jae-1] = byte(len(a.B) - jae)
+	a.Int3() // done
 }

@@ -3,6 +3,7 @@ package platformtest
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -293,8 +294,9 @@ func testReleaseAndDeadStub(t *testing.T, h Hooks) {
 	as := NewMappedAS(t, p)
 	pid := h.StubPID(as)
 	as.Release()
-	if _, err := os.Stat("/proc/" + itoa(pid)); !os.IsNotExist(err) {
-		t.Errorf("stub %d still exists after Release (stat: %v)", pid, err)
+	// The platform may reap the stub in the background.
+	if err := waitGone(pid, 5*time.Second); err != nil {
+		t.Errorf("stub %d still exists after Release: %v", pid, err)
 	}
 	c, _ := p.NewContext()
 	r := StartRegs(CodeAddr)
@@ -363,3 +365,18 @@ func testCloseDuringSwitch(t *testing.T, h Hooks) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// waitGone polls until process pid no longer exists, or the timeout.
+func waitGone(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := os.Stat("/proc/" + itoa(pid))
+		if os.IsNotExist(err) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still there after %v (stat: %v)", timeout, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
