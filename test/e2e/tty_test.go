@@ -128,6 +128,18 @@ func (tm *term) output() string {
 	return tm.out.String()
 }
 
+// interruptJob runs a foreground job in the shell on tm, types ^C once
+// the job runs, and checks that the shell reports the job died of SIGINT
+// (status 130). The job prints a word the echoed command line does not
+// contain, so its output says it is running in the foreground.
+func (tm *term) interruptJob() {
+	tm.send("sh -c 'echo re''ady; exec sleep 100'\n")
+	tm.expect("ready\r\n")
+	tm.send("\x03")
+	tm.send("echo status=$?\n")
+	tm.expect("status=130")
+}
+
 // startWithConsole creates the container id of bundle with a console
 // socket, receives the master, lets prepare act on it, and starts the
 // container.
@@ -174,12 +186,7 @@ func TestTerminalInterruptForegroundJob(t *testing.T) {
 	runscOnly(t)
 	e := newEnv(t)
 	tm := e.startWithConsole("int", e.terminalBundle("sh"), nil)
-	tm.send("echo start; sleep 100\n")
-	tm.expect("\r\nstart\r\n")
-	time.Sleep(300 * time.Millisecond) // let sleep start
-	tm.send("\x03")
-	tm.send("echo status=$?\n")
-	tm.expect("status=130")
+	tm.interruptJob()
 	tm.send("exit 5\n")
 	if st := e.waitStatus("int"); st != 5 {
 		t.Errorf("exit status %d, want 5; terminal:\n%q", st, tm.output())
@@ -348,12 +355,7 @@ func TestTerminalExecConsoleSocket(t *testing.T) {
 		t.Fatal("runsc exec sent no pty master to the console socket")
 	}
 	tm := newTerm(t, m)
-	tm.send("echo start; sleep 100\n")
-	tm.expect("\r\nstart\r\n")
-	time.Sleep(300 * time.Millisecond)
-	tm.send("\x03")
-	tm.send("echo status=$?\n")
-	tm.expect("status=130")
+	tm.interruptJob()
 	tm.send("exit 4\n")
 	if st := exitCode(cmd.Wait()); st != 4 {
 		t.Errorf("runsc exec exited %d, want 4; terminal:\n%q", st, tm.output())
@@ -435,15 +437,8 @@ func TestTerminalExecSecondTerminal(t *testing.T) {
 		t.Fatal("runsc exec sent no pty master to the console socket")
 	}
 	second := newTerm(t, m)
-	// The job prints a word the echoed command line does not contain once
-	// it runs in the foreground, then waits.
-	for _, tm := range []*term{second, first} {
-		tm.send("sh -c 'echo re''ady; exec sleep 100'\n")
-		tm.expect("ready\r\n")
-		tm.send("\x03")
-		tm.send("echo status=$?\n")
-		tm.expect("status=130")
-	}
+	second.interruptJob()
+	first.interruptJob()
 	second.send("exit\n")
 	first.send("exit 3\n")
 	if st := e.waitStatus("two"); st != 3 {
