@@ -150,17 +150,24 @@ func Leftovers(root string) []int {
 }
 
 // KillLeftovers SIGKILLs the Leftovers of root, again and again until none
-// remain (for at most five seconds: a process between fork and exec can
-// escape one pass), and returns the pids it killed. Tests call it after
+// remain (for at most five seconds: a process between fork and exec, or in
+// the middle of exec, can escape one pass), and returns the pids it killed. Tests call it after
 // deleting their containers so that a broken runtime leaves nothing running.
 func KillLeftovers(root string) []int {
 	var killed []int
 	seen := map[int]bool{}
+	empty := 0
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		pids := Leftovers(root)
 		if len(pids) == 0 {
-			break
+			// A process in the middle of execve shows an empty command
+			// line for an instant: believe "none" only twice in a row.
+			if empty++; empty == 2 {
+				break
+			}
+			continue
 		}
+		empty = 0
 		for _, pid := range pids {
 			if syscall.Kill(pid, syscall.SIGKILL) == nil && !seen[pid] {
 				seen[pid] = true

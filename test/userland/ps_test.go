@@ -7,9 +7,12 @@ import (
 	"testing"
 )
 
-// psScript runs two sleeps in the background, lists the processes with
-// `ps aux`, then ends the sleeps.
-const psScript = `sleep 30 & sleep 31 & ps aux; kill %1 %2; wait`
+// psScript runs two sleeps in the background, waits with shell builtins
+// until both have exec'd sleep (before that, ps shows a copy of the shell),
+// lists the processes with `ps aux`, then ends the sleeps.
+const psScript = `sleep 30 & a=$!; sleep 31 & b=$!; ` +
+	`until read -r x </proc/$a/comm && read -r y </proc/$b/comm && [ "$x$y" = sleepsleep ]; do :; done; ` +
+	`ps aux; kill %1 %2; wait`
 
 // checkPsAux checks `ps aux` output of psScript lists exactly the sandbox's
 // own processes: the shell as pid 1, both sleeps and ps itself, all root.
