@@ -107,10 +107,15 @@ func Run(a Args) (int, error) {
 	if err := setupNetwork(netMode); err != nil {
 		return 1, err
 	}
+	stopProfile, err := startProfile(a.Conf.ProfileCPU)
+	if err != nil {
+		return 1, err
+	}
+	defer stopProfile()
 	if err := confine(spec.Hostname); err != nil {
 		return 1, fmt.Errorf("confining the sandbox: %w", err)
 	}
-	if err := installFilter(); err != nil {
+	if err := installFilter(a.Conf.ProfileCPU != ""); err != nil {
 		return 1, err
 	}
 
@@ -145,6 +150,7 @@ func Run(a Args) (int, error) {
 	procs := &kernelProcs{k: k, spec: spec, ns: ns, stdioFDs: stdio, tty: tty, ttys: ttys, log: logger}
 	exitFile := os.NewFile(uintptr(a.ExitFD), "exit")
 	ctl := newController(procs, exitFile, logger)
+	ctl.initExited = stopProfile
 	code, err := serve(ctl, a.ControllerFD)
 	logger.Printf("sandbox exiting with status %d", code)
 	return code, err

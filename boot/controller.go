@@ -39,6 +39,9 @@ type controller struct {
 	exitFile *os.File
 	log      *log.Logger
 	exit     chan int // the sandbox process's exit code; the first send wins
+	// initExited, if set, runs when the init has exited, before its
+	// status is published (after which runsc may kill the sandbox).
+	initExited func()
 
 	mu       sync.Mutex
 	started  bool          // StartRoot succeeded (or is in progress)
@@ -137,6 +140,9 @@ func (c *controller) watchInit(wait func() kernel.ExitStatus) {
 	st := wait()
 	code := st.ShellCode()
 	c.log.Printf("the container process exited: %+v (status %d)", st, code)
+	if c.initExited != nil {
+		c.initExited()
+	}
 	if err := control.WriteExitFile(c.exitFile, code); err != nil {
 		c.log.Printf("recording the exit status: %v", err)
 	}

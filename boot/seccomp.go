@@ -88,8 +88,11 @@ func fileRules() seccomp.Rules {
 }
 
 // sandboxFilter is the sandbox's whole filter.
-func sandboxFilter() seccomp.Filter {
+func sandboxFilter(profiling bool) seccomp.Filter {
 	allow := seccomp.GoRuntime()
+	if profiling {
+		allow.Merge(profileRules())
+	}
 	allow.Merge(platformRules())
 	allow.Merge(systrapRules())
 	allow.Merge(fileRules())
@@ -107,9 +110,9 @@ func sandboxFilter() seccomp.Filter {
 // local time zone, which the debug log's timestamps would otherwise load
 // lazily with an open the filter forbids (after confine the zone file is
 // out of reach anyway; the debug log has loaded it before when enabled).
-func installFilter() error {
+func installFilter(profiling bool) error {
 	_ = time.Local.String()
-	if err := seccomp.Install(sandboxFilter()); err != nil {
+	if err := seccomp.Install(sandboxFilter(profiling)); err != nil {
 		return fmt.Errorf("installing the seccomp filter: %w", err)
 	}
 	return nil

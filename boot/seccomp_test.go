@@ -41,7 +41,7 @@ func seccompData(nr uintptr, args ...uint64) []byte {
 // TestSandboxFilter checks the filter's decisions on the calls that
 // guard the sandbox's invariants, and on the platform's calls.
 func TestSandboxFilter(t *testing.T) {
-	f := sandboxFilter()
+	f := sandboxFilter(false)
 	prog, err := f.Compile()
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +206,7 @@ func filterChild(what string) error {
 	if err := os.Remove(exitFile.Name()); err != nil { // no unlink later
 		return err
 	}
-	if err := installFilter(); err != nil {
+	if err := installFilter(false); err != nil {
 		return err
 	}
 	fmt.Println("installed")

@@ -316,10 +316,29 @@ func (l *launch) waitReady(s *Sandbox, gofer, boot *child) error {
 		}
 		return fmt.Errorf("sandbox failed to start: %w%s", err, logTails(boot, gofer))
 	case <-boot.exited:
-		return fmt.Errorf("sandbox exited while starting (%s)%s", boot.cmd.ProcessState, logTails(boot, gofer))
+		return exitedWhileStarting(boot, gofer)
 	case <-gofer.exited:
-		return fmt.Errorf("gofer exited while the sandbox was starting (%s)%s", gofer.cmd.ProcessState, logTails(gofer, boot))
+		if gofer.cmd.ProcessState.Success() {
+			// The gofer ends cleanly when the sandbox closes its
+			// connections: the sandbox failed, and says why as it exits.
+			select {
+			case <-boot.exited:
+				return exitedWhileStarting(boot, gofer)
+			case <-time.After(killWaitLimit):
+			}
+		}
+		return exitedWhileStarting(gofer, boot)
 	}
+}
+
+// exitedWhileStarting is the error for a child that exited before the
+// sandbox was ready: the child's own one-line error when that is what it
+// wrote, else its exit status and the last lines both children wrote.
+func exitedWhileStarting(c, other *child) error {
+	if t := tail(c.log, 4, 1024); t != "" && !strings.Contains(t, "\n") {
+		return fmt.Errorf("%s exited while starting: %s", c.name, t)
+	}
+	return fmt.Errorf("%s exited while starting (%s)%s", c.name, c.cmd.ProcessState, logTails(c, other))
 }
 
 // pingUntilReady calls Ready, retrying with backoff while the connection

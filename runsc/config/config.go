@@ -26,6 +26,9 @@ type Config struct {
 	// FileAccessShared.
 	FileAccess       string
 	FileAccessMounts string
+	// ProfileCPU is a file for the sandbox's Go CPU profile, written when
+	// the sandbox exits; "" for none.
+	ProfileCPU string
 }
 
 // File access policies (--file-access, --file-access-mounts).
@@ -55,6 +58,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"root filesystem access: exclusive (only the container changes it: file attributes, names and open files are cached) or shared (the host may change it too)")
 	fs.StringVar(&c.FileAccessMounts, "file-access-mounts", FileAccessShared,
 		"bind mount access: shared (the host may change them while the container runs) or exclusive (only the container changes them: cached)")
+	fs.StringVar(&c.ProfileCPU, "profile-cpu", "", "write a CPU profile of the sandbox process (pprof format) to this file when it exits")
 }
 
 // Validate checks values that flag parsing cannot.
@@ -104,5 +108,6 @@ func (c *Config) ToFlags() []string {
 		"--overlay=" + strconv.FormatBool(c.Overlay),
 		"--file-access=" + c.FileAccess,
 		"--file-access-mounts=" + c.FileAccessMounts,
+		"--profile-cpu=" + c.ProfileCPU,
 	}
 }

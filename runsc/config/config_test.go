@@ -22,7 +22,7 @@ func parse(t *testing.T, args ...string) *Config {
 }
 
 func TestToFlagsRoundTrip(t *testing.T) {
-	c := parse(t, "--root=/r", "--debug", "--debug-log=/d/", "--strace", "--network=none", "--overlay=false", "--log-format=json",
+	c := parse(t, "--root=/r", "--debug", "--debug-log=/d/", "--strace", "--network=none", "--overlay=false", "--log-format=json", "--profile-cpu=/p",
 		"--file-access=shared", "--file-access-mounts=exclusive")
 	back := parse(t, c.ToFlags()...)
 	if !reflect.DeepEqual(c, back) {

@@ -1,0 +1,48 @@
+package boot
+
+import (
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"sync"
+
+	"bulwark.dev/pkg/seccomp"
+	"golang.org/x/sys/unix"
+)
+
+// startProfile starts the Go CPU profile of the sandbox process into path
+// (--profile-cpu), created now, before confine makes host paths
+// unreachable. The returned function stops the profile and closes the
+// file (once: later calls do nothing); it does nothing when path is "".
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating the CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("starting the CPU profile: %w", err)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		})
+	}, nil
+}
+
+// profileRules are the Go CPU profiler's syscalls: a process-wide
+// ITIMER_PROF and a CPU-time timer per thread, which signal SIGPROF.
+func profileRules() seccomp.Rules {
+	r := seccomp.Rules{}
+	for _, nr := range []uintptr{
+		unix.SYS_SETITIMER, unix.SYS_TIMER_CREATE, unix.SYS_TIMER_SETTIME, unix.SYS_TIMER_DELETE,
+	} {
+		r.Add(nr)
+	}
+	return r
+}
