@@ -8,14 +8,19 @@ package ptrace
 // switches that fork and execve would otherwise wait for. The platform
 // keeps spareStubs address spaces ready, each with a thread cloned for its
 // first context, and makes a new one in the background each time one is
-// taken.
+// taken. The pool is first filled at the second address space: the first
+// is the init's, and a container that never forks or execs (a static
+// server, `run /bin/true`) should not pay for spares while it starts.
 
 // spareStubs is how many ready address spaces the platform keeps.
 const spareStubs = 2
 
 // takeSpare returns a ready address space, or nil when there is none, and
-// starts making a replacement.
+// starts making a replacement (from the second call on).
 func (p *Platform) takeSpare() *addressSpace {
+	if !p.made.Swap(true) {
+		return nil
+	}
 	var as *addressSpace
 	select {
 	case as = <-p.spare:

@@ -54,6 +54,7 @@ type Platform struct {
 	reaping   sync.WaitGroup     // released stubs not yet reaped (background)
 	spare     chan *addressSpace // ready address spaces (pool.go)
 	refilling atomic.Bool        // a goroutine is filling spare
+	made      atomic.Bool        // NewAddressSpace was called before
 }
 
 var _ platform.Platform = (*Platform)(nil)
