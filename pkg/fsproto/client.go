@@ -206,6 +206,18 @@ func fidAttr(d *decoder, err error) (FID, Attr, error) {
 	return f, a, nil
 }
 
+// attrOnly decodes a reply that holds attributes alone.
+func attrOnly(d *decoder, err error) (Attr, error) {
+	if err != nil {
+		return Attr{}, err
+	}
+	a := d.attr()
+	if !d.done() {
+		return Attr{}, linux.EIO
+	}
+	return a, nil
+}
+
 // empty checks an empty reply.
 func empty(d *decoder, err error) error {
 	if err != nil {
@@ -246,15 +258,19 @@ func (c *Client) WalkParent(dir FID) (FID, Attr, error) {
 func (c *Client) Stat(f FID) (Attr, error) {
 	e := newEncoder()
 	e.fid(f)
-	d, err := c.callNoFD(tStat, e)
-	if err != nil {
+	return attrOnly(c.callNoFD(tStat, e))
+}
+
+// StatAt returns the fresh attributes of name (one component, as for
+// Walk) in directory dir, without walking to it.
+func (c *Client) StatAt(dir FID, name string) (Attr, error) {
+	if err := longName(name); err != nil {
 		return Attr{}, err
 	}
-	a := d.attr()
-	if !d.done() {
-		return Attr{}, linux.EIO
-	}
-	return a, nil
+	e := newEncoder()
+	e.fid(dir)
+	e.str(name)
+	return attrOnly(c.callNoFD(tStatAt, e))
 }
 
 // Open opens f with open(2) flags (O_RDONLY/O_WRONLY/O_RDWR, O_TRUNC,

@@ -115,6 +115,30 @@ func (ss *session) stat(d *decoder, e *encoder) (int, error) {
 	return -1, nil
 }
 
+// statAt stats one component of a directory without opening it (and
+// without following a symlink at it): how a client checks that a name it
+// walked before still names the same file.
+func (ss *session) statAt(d *decoder, e *encoder) (int, error) {
+	dirF, name := d.fid(), d.str()
+	if !d.done() {
+		return -1, linux.EINVAL
+	}
+	if err := checkName(name); err != nil {
+		return -1, err
+	}
+	dn, err := ss.getDir(dirF)
+	if err != nil {
+		return -1, err
+	}
+	defer ss.put(dn)
+	var st unix.Stat_t
+	if err := unix.Fstatat(dn.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return -1, err
+	}
+	e.attr(toAttr(&st))
+	return -1, nil
+}
+
 // open opens a file for I/O and donates the fd. Device nodes are never
 // opened (the sandbox serves its own /dev) and a FIFO is opened
 // non-blocking so that it cannot stall the gofer.

@@ -239,6 +239,7 @@ func init() {
 		tSetAttr:    (*session).setAttr,
 		tStatFS:     (*session).statFS,
 		tRelease:    (*session).release,
+		tStatAt:     (*session).statAt,
 	}
 }
 

@@ -509,3 +509,35 @@ func TestCloseFailsPendingCalls(t *testing.T) {
 		t.Errorf("pending call after Close = %v, want EIO", err)
 	}
 }
+
+func TestStatAt(t *testing.T) {
+	c, root, dir := newTree(t, ServerOptions{})
+	writeFile(t, filepath.Join(dir, "f"), "old")
+	if err := os.Symlink("f", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	_, walked := walkPath(t, c, root, "f")
+	a, err := c.StatAt(root, "f")
+	if err != nil || a.Ino != walked.Ino || a.Size != 3 {
+		t.Fatalf("StatAt(f) = %+v, %v; want the walked file's attributes %+v", a, err, walked)
+	}
+	// Replaced by rename on the host: a new inode under the same name.
+	writeFile(t, filepath.Join(dir, "f.new"), "newer")
+	if err := os.Rename(filepath.Join(dir, "f.new"), filepath.Join(dir, "f")); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := c.StatAt(root, "f"); err != nil || a.Ino == walked.Ino || a.Size != 5 {
+		t.Errorf("after the host's rename, StatAt(f) = %+v, %v; want another inode of size 5", a, err)
+	}
+	if a, err := c.StatAt(root, "link"); err != nil || a.Mode&unix.S_IFMT != unix.S_IFLNK {
+		t.Errorf("StatAt(link) = %+v, %v; want the symlink itself", a, err)
+	}
+	for _, bad := range []string{"..", "a/b", ""} {
+		if _, err := c.StatAt(root, bad); err != linux.EINVAL {
+			t.Errorf("StatAt(%q) = %v, want EINVAL", bad, err)
+		}
+	}
+	if _, err := c.StatAt(root, "missing"); err != linux.ENOENT {
+		t.Errorf("StatAt(missing) = %v, want ENOENT", err)
+	}
+}

@@ -42,6 +42,7 @@ const (
 	tSetAttr
 	tStatFS
 	tRelease
+	tStatAt
 	numTypes // one past the last type
 )
 
@@ -51,7 +52,7 @@ var msgNames = [numTypes]string{
 	tOpen: "open", tReaddir: "readdir", tReadlink: "readlink", tCreate: "create",
 	tMkdir: "mkdir", tMknod: "mknod", tSymlink: "symlink", tLink: "link",
 	tUnlink: "unlink", tRename: "rename", tSetAttr: "setattr", tStatFS: "statfs",
-	tRelease: "release",
+	tRelease: "release", tStatAt: "statat",
 }
 
 func (t msgType) String() string {

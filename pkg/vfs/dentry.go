@@ -56,7 +56,11 @@ func (d *Dentry) lookupLocked(ctx Context, name string) (*Dentry, error) {
 		return nil, linux.ENOENT
 	}
 	if c, ok := d.children[name]; ok {
-		return c, nil
+		rv, check := d.inode.(Revalidator)
+		if !check || c.mounts.Load() > 0 || rv.Valid(ctx, name, c.inode) {
+			return c, nil
+		}
+		delete(d.children, name)
 	}
 	dir, ok := d.inode.(DirInode)
 	if !ok {

@@ -86,6 +86,15 @@ type DirInode interface {
 	Readdir(ctx Context) ([]Dirent, error)
 }
 
+// Revalidator is implemented by directories whose entries may change
+// behind the sandbox's back (a filesystem the host shares). Before a path
+// walk uses a cached child, the VFS asks Valid whether name still names
+// child; if not, the child is dropped from the cache (open files keep it)
+// and name is looked up again. Mount points are never revalidated.
+type Revalidator interface {
+	Valid(ctx Context, name string, child Inode) bool
+}
+
 // CreateOpts describe a new file: permission bits (umask applied), type
 // bits for Mknod, the owner and the device for Mknod.
 type CreateOpts struct {

@@ -17,16 +17,17 @@ import (
 // container sees of files the host changes while it runs, and the host fds
 // the sandbox keeps.
 
-// watchScript reads dir/f, then waits for the host to create dir/go and
-// reads again: the content, the listing, the size and a name looked up
-// (and missing) before. It reports through files in /tmp/report (a bind
-// mount: with the overlay, writes to the root never reach the host):
-// ready, then after (renamed into place whole).
+// watchScript reads dir/f, dir/r and dir/gone, then waits for the host to
+// create dir/go and reads again: the content of f (rewritten in place) and
+// of r (replaced by rename), the listing, the size, a name looked up (and
+// missing) before and one removed since. It reports through files in
+// /tmp/report (a bind mount: with the overlay, writes to the root never
+// reach the host): ready, then after (renamed into place whole).
 func watchScript(dir string) string {
-	return fmt.Sprintf(`cat %[1]s/f >/dev/null; ls %[1]s >/dev/null; test -e %[1]s/new
+	return fmt.Sprintf(`cat %[1]s/f %[1]s/r %[1]s/gone >/dev/null; ls %[1]s >/dev/null; test -e %[1]s/new
 touch /tmp/report/ready
 while [ ! -e %[1]s/go ]; do sleep 0.05; done
-{ cat %[1]s/f; ls %[1]s; stat -c %%s %[1]s/f; test -e %[1]s/new && echo new found; } > /tmp/report/after.tmp
+{ cat %[1]s/f %[1]s/r; ls %[1]s; stat -c %%s %[1]s/f; test -e %[1]s/new && echo new found; cat %[1]s/gone 2>/dev/null || echo gone removed; } > /tmp/report/after.tmp
 mv /tmp/report/after.tmp /tmp/report/after`, dir)
 }
 
@@ -48,8 +49,10 @@ func (e *env) watchBundle(dir, rootfs, report string, mounts ...specs.Mount) str
 func (e *env) expectHostChangesSeen(id, bundle, hostDir, report string) {
 	e.t.Helper()
 	f := filepath.Join(hostDir, "f")
-	if err := os.WriteFile(f, []byte("one\n"), 0o644); err != nil {
-		e.t.Fatal(err)
+	for name, data := range map[string]string{"f": "one\n", "r": "first\n", "gone": "soon gone\n"} {
+		if err := os.WriteFile(filepath.Join(hostDir, name), []byte(data), 0o644); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	e.track(id)
 	e.must("create", "--bundle", bundle, id)
@@ -59,6 +62,17 @@ func (e *env) expectHostChangesSeen(id, bundle, hostDir, report string) {
 	}
 	// In place (same inode), as a log or a config file is rewritten.
 	if err := os.WriteFile(f, []byte("two, longer\n"), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	// Replaced by rename (a new inode), as editors and Kubernetes'
+	// config map updates do, and removed.
+	if err := os.WriteFile(filepath.Join(hostDir, "r.tmp"), []byte("replaced\n"), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(hostDir, "r.tmp"), filepath.Join(hostDir, "r")); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(hostDir, "gone")); err != nil {
 		e.t.Fatal(err)
 	}
 	for _, name := range []string{"new", "go"} {
@@ -74,7 +88,7 @@ func (e *env) expectHostChangesSeen(id, bundle, hostDir, report string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	want := "two, longer\nf\ngo\nnew\n12\nnew found\n"
+	want := "two, longer\nreplaced\nf\ngo\nnew\nr\n12\nnew found\ngone removed\n"
 	if string(b) != want {
 		e.t.Errorf("after the host changed %s, the container saw:\n%s\nwant:\n%s", hostDir, b, want)
 	}

@@ -22,6 +22,24 @@ func (i *inode) Lookup(_ vfs.Context, name string) (vfs.Inode, error) {
 	return i.fs.newChild(fid, a, st), nil
 }
 
+// Valid implements vfs.Revalidator. On a shared filesystem the host may
+// have replaced name (an editor's or Kubernetes' write-and-rename) or
+// removed it since the sandbox walked to child: it still names child if
+// the host's file there has child's inode number and type. An exclusive
+// filesystem changes only through the sandbox, which keeps the cache true.
+func (i *inode) Valid(_ vfs.Context, name string, child vfs.Inode) bool {
+	c, ok := child.(*inode)
+	if i.fs.exclusive || !ok {
+		return true
+	}
+	a, err := i.fs.client.StatAt(i.fid, name)
+	if err != nil {
+		return false
+	}
+	was := c.CachedAttr()
+	return a.Ino == was.Ino && a.Mode&linux.S_IFMT == was.Mode&linux.S_IFMT
+}
+
 // Readdir implements vfs.DirInode.
 func (i *inode) Readdir(vfs.Context) ([]vfs.Dirent, error) {
 	if ents := i.cachedDirents(); ents != nil {

@@ -75,6 +75,30 @@ func (i *inode) childLocked(name string) (*inode, error) {
 	return c, nil
 }
 
+// Valid implements vfs.Revalidator. A file the sandbox wrote (it has an
+// upper layer) is its own; a file only in the lower layer is still valid
+// if the lower layer says so (a shared gofer filesystem asks the host).
+// An invalid child is forgotten, so that Lookup finds the host's new file.
+func (i *inode) Valid(ctx vfs.Context, name string, child vfs.Inode) bool {
+	c, ok := child.(*inode)
+	if !ok {
+		return true
+	}
+	i.fs.mu.Lock()
+	rv, check := i.lower.(vfs.Revalidator)
+	lower, onlyLower := c.lower, c.upper == nil && c.lower != nil
+	i.fs.mu.Unlock()
+	if !check || !onlyLower || rv.Valid(ctx, name, lower) {
+		return true
+	}
+	i.fs.mu.Lock()
+	if i.children[name] == c {
+		delete(i.children, name)
+	}
+	i.fs.mu.Unlock()
+	return false
+}
+
 // Lookup implements vfs.DirInode.
 func (i *inode) Lookup(_ vfs.Context, name string) (vfs.Inode, error) {
 	i.fs.mu.Lock()
