@@ -193,20 +193,29 @@ func sysFcntl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		if f.IsPath() {
 			return 0, linux.EBADF
 		}
-		return 0, f.SetStatusFlags(uint32(arg))
+		if err := f.SetStatusFlags(uint32(arg)); err != nil {
+			return 0, err
+		}
+		t.UpdateAsync(f, fd)
+		return 0, nil
 	case linux.F_GETPIPE_SZ:
 		if f.Type(t) != linux.S_IFIFO {
 			return 0, linux.EINVAL
 		}
 		return 65536, nil
 	case linux.F_SETOWN, linux.F_GETOWN, linux.F_SETOWN_EX, linux.F_GETOWN_EX, linux.F_SETSIG, linux.F_GETSIG:
-		return fcntlOwner(t, f, cmd, arg)
+		ret, err := fcntlOwner(t, f, cmd, arg)
+		if err == nil {
+			t.UpdateAsync(f, fd)
+		}
+		return ret, err
 	}
 	return 0, linux.EINVAL
 }
 
-// fcntlOwner serves the O_ASYNC owner commands. The owner and signal are
-// recorded and reported back; SIGIO itself is not delivered yet.
+// fcntlOwner serves the O_ASYNC owner commands: who gets SIGIO (or the
+// F_SETSIG signal) when I/O is possible (kernel.UpdateAsync). A thread
+// owner (F_OWNER_TID) is taken as its process.
 func fcntlOwner(t *kernel.Task, f *vfs.File, cmd int32, arg uintptr) (uintptr, error) {
 	owner, sig := f.Owner()
 	switch cmd {

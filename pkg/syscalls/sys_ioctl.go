@@ -30,27 +30,15 @@ func sysIoctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	case linux.FIOCLEX, linux.FIONCLEX:
 		return 0, t.FDTable().SetFlags(fd, vfs.FDFlags{CloseOnExec: cmd == linux.FIOCLEX})
 	case linux.FIOASYNC:
-		// Recorded in the status flags (F_GETFL shows O_ASYNC); SIGIO is
-		// not delivered yet.
-		var b [4]byte
-		if _, err := t.CopyIn(arg, b[:]); err != nil {
+		// The O_ASYNC status flag (F_GETFL shows it): SIGIO to the
+		// F_SETOWN owner when I/O is possible.
+		if err := setFlagFromArg(t, f, arg, linux.O_ASYNC); err != nil {
 			return 0, err
 		}
-		fl := f.StatusFlags() &^ linux.O_ASYNC
-		if binary.LittleEndian.Uint32(b[:]) != 0 {
-			fl |= linux.O_ASYNC
-		}
-		return 0, f.SetStatusFlags(fl)
+		t.UpdateAsync(f, fd)
+		return 0, nil
 	case linux.FIONBIO:
-		var b [4]byte
-		if _, err := t.CopyIn(arg, b[:]); err != nil {
-			return 0, err
-		}
-		fl := f.StatusFlags() &^ linux.O_NONBLOCK
-		if binary.LittleEndian.Uint32(b[:]) != 0 {
-			fl |= linux.O_NONBLOCK
-		}
-		return 0, f.SetStatusFlags(fl)
+		return 0, setFlagFromArg(t, f, arg, linux.O_NONBLOCK)
 	case linux.FIONREAD:
 		if f.Type(t) == linux.S_IFREG {
 			st, err := f.Stat(t)
@@ -78,4 +66,18 @@ func sysIoctl(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 		}
 	}
 	return f.Ioctl(t, cmd, arg)
+}
+
+// setFlagFromArg sets status flag fl of f if the int at arg is not zero,
+// else clears it (FIONBIO, FIOASYNC).
+func setFlagFromArg(t *kernel.Task, f *vfs.File, arg uintptr, fl uint32) error {
+	var b [4]byte
+	if _, err := t.CopyIn(arg, b[:]); err != nil {
+		return err
+	}
+	flags := f.StatusFlags() &^ fl
+	if binary.LittleEndian.Uint32(b[:]) != 0 {
+		flags |= fl
+	}
+	return f.SetStatusFlags(flags)
 }

@@ -12,7 +12,7 @@ import (
 //
 //	File.mu (position) → renameMu → Dentry.mu (a directory's children; two
 //	at once only while renameMu is held for writing) → MountNamespace.mu
-//	→ filesystem-internal locks.
+//	→ filesystem-internal locks. File.asyncMu is a leaf.
 //
 // renameMu guards every Dentry's parent and name. It is held for writing
 // only by rename; path walks take it briefly for reading.

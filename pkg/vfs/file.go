@@ -20,6 +20,11 @@ type File struct {
 	flags atomic.Uint32
 	owner atomic.Int64 // F_SETOWN: pid (>0) or -pgid (<0) to signal for O_ASYNC; sig in the high 32 bits
 
+	// asyncMu guards asyncStop, which is closed to end the goroutine
+	// that delivers SIGIO for the file (WatchAsync); nil when none runs.
+	asyncMu   sync.Mutex
+	asyncStop chan struct{}
+
 	// mu serializes position-changing I/O on seekable files (never held
 	// while a stream file blocks).
 	mu      sync.Mutex
@@ -52,6 +57,7 @@ func (f *File) IncRef() { f.refs.Add(1) }
 // DecRef drops a reference; the last one releases the file.
 func (f *File) DecRef() {
 	if f.refs.Add(-1) == 0 {
+		f.StopAsync()
 		f.releaseFileLocks()
 		notifyClose(f)
 		f.impl.Release()
@@ -85,8 +91,7 @@ func (f *File) SetStatusFlags(flags uint32) error {
 }
 
 // Owner returns the F_SETOWN owner (a pid, or a negative process group id)
-// and the F_SETSIG signal (0: SIGIO). Bulwark records them for
-// F_GETOWN/F_GETSIG but does not send SIGIO yet.
+// and the F_SETSIG signal (0: SIGIO), to which O_ASYNC files signal I/O.
 func (f *File) Owner() (owner int32, sig int32) {
 	v := f.owner.Load()
 	return int32(v), int32(v >> 32)
@@ -111,6 +116,29 @@ func (f *File) SetOwnerSignal(sig int32) {
 		if f.owner.CompareAndSwap(old, nv) {
 			return
 		}
+	}
+}
+
+// WatchAsync starts watch in a goroutine of its own, unless one started by
+// an earlier call still runs: the O_ASYNC delivery of SIGIO. stop is closed
+// by StopAsync, at the latest when the file is released.
+func (f *File) WatchAsync(watch func(stop <-chan struct{})) {
+	f.asyncMu.Lock()
+	defer f.asyncMu.Unlock()
+	if f.asyncStop != nil {
+		return
+	}
+	f.asyncStop = make(chan struct{})
+	go watch(f.asyncStop)
+}
+
+// StopAsync ends the goroutine WatchAsync started, if any.
+func (f *File) StopAsync() {
+	f.asyncMu.Lock()
+	defer f.asyncMu.Unlock()
+	if f.asyncStop != nil {
+		close(f.asyncStop)
+		f.asyncStop = nil
 	}
 }
 

@@ -142,6 +142,18 @@ const (
 	SigInfoUtimeOff  = 16 // si_utime (int64 clock ticks), SIGCHLD
 	SigInfoStimeOff  = 24 // si_stime (int64 clock ticks), SIGCHLD
 	SigInfoAddrOff   = 0  // si_addr (uint64), SIGSEGV/SIGBUS/SIGILL/SIGFPE
+	SigInfoBandOff   = 0  // si_band (int64), SIGIO/SIGPOLL
+	SigInfoFDOff     = 8  // si_fd (int32), SIGIO/SIGPOLL
+)
+
+// si_code values of SIGIO/SIGPOLL (signal-driven I/O).
+const (
+	POLL_IN  = 1
+	POLL_OUT = 2
+	POLL_MSG = 3
+	POLL_ERR = 4
+	POLL_PRI = 5
+	POLL_HUP = 6
 )
 
 // SigContext is struct sigcontext on x86-64 (256 bytes), the uc_mcontext of

@@ -7,7 +7,7 @@
 
 int main(void) {
 	int p[2];
-	if (!CHECK_OK(pipe(p), "pipe"))
+	if (CHECK_OK(pipe(p), "pipe") < 0)
 		return check_done();
 	int on = 1, off = 0;
 	CHECK_OK(ioctl(p[0], FIOASYNC, &on), "FIOASYNC on a pipe succeeds");
