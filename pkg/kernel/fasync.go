@@ -40,8 +40,11 @@ func (t *Task) UpdateAsync(f *vfs.File, fd int32) {
 		f.StopAsync()
 		return
 	}
-	k := t.k
-	f.WatchAsync(func(stop <-chan struct{}) { k.watchAsync(f, fd, stop) })
+	// Subscribe now, not when the goroutine gets to run: I/O right after
+	// this call must not be missed.
+	k, interest := t.k, asyncInterest(f)
+	ch, prev := f.Notify(), f.Readiness(interest)
+	f.WatchAsync(func(stop <-chan struct{}) { k.watchAsync(f, fd, interest, ch, prev, stop) })
 }
 
 // asyncInterest is the readiness a file's owner hears of: input for a
@@ -58,11 +61,8 @@ func asyncInterest(f *vfs.File) uint32 {
 }
 
 // watchAsync signals f's owner at each readiness change of f until stop
-// is closed.
-func (k *Kernel) watchAsync(f *vfs.File, fd int32, stop <-chan struct{}) {
-	interest := asyncInterest(f)
-	ch := f.Notify()
-	prev := f.Readiness(interest)
+// is closed, from the subscription ch taken when f's readiness was prev.
+func (k *Kernel) watchAsync(f *vfs.File, fd int32, interest uint32, ch <-chan struct{}, prev uint32, stop <-chan struct{}) {
 	for {
 		select {
 		case <-ch:
