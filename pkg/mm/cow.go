@@ -197,13 +197,13 @@ func (s *vmaSet) mergeAround(i int) {
 
 // continues reports whether private vma b is the continuation of a.
 func continues(a, b *vma) bool {
-	if a.shared || b.shared || a.src != nil || b.src != nil || a.end != b.start {
+	if a.shared || b.shared || a.end != b.start {
 		return false
 	}
 	want := *a
 	want.start, want.end = b.start, b.end
 	want.off += int64(a.length())
-	if want.file {
+	if want.src != nil {
 		want.fileOff += int64(a.length())
 	}
 	return want == *b

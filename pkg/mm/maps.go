@@ -33,10 +33,10 @@ func (m *MemoryManager) Maps() string {
 // mergeable reports whether n continues the line of v that ends at end.
 func mergeable(n, v *vma, end uintptr) bool {
 	if n.start != end || n.prot != v.prot || n.shared != v.shared || n.name != v.name ||
-		n.file != v.file || n.growsDown != v.growsDown {
+		(n.src == nil) != (v.src == nil) || n.growsDown != v.growsDown {
 		return false
 	}
-	return !v.file || (n.ino == v.ino && n.fileOff == v.fileOff+int64(end-v.start))
+	return v.src == nil || (n.ino == v.ino && n.fileOff == v.fileOff+int64(end-v.start))
 }
 
 func writeMapsLine(b *strings.Builder, v *vma, end uintptr) {
@@ -50,7 +50,7 @@ func writeMapsLine(b *strings.Builder, v *vma, end uintptr) {
 		perm[3] = 's'
 	}
 	var off int64
-	if v.file {
+	if v.src != nil {
 		off = v.fileOff
 	}
 	n, _ := fmt.Fprintf(b, "%08x-%08x %s %08x %02x:%02x %d ", v.start, end, perm, off, v.devMajor, v.devMinor, v.ino)

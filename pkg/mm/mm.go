@@ -30,8 +30,9 @@ const mmapGap = 128 << 20
 // MemoryManager is one application address space.
 //
 // Locking: mu guards every field below it, and is held across calls into
-// the platform address space and the memory file (whose own locks are
-// never held while taking mu). Fork holds the parent's mu.
+// the platform address space, the memory file and the files mapped (whose
+// own locks are never held while taking mu). Fork holds the parent's mu.
+// Files no mapping uses any more are released after mu (unlock).
 type MemoryManager struct {
 	p     platform.Platform
 	mf    *MemoryFile
@@ -45,6 +46,7 @@ type MemoryManager struct {
 	argvStart, argvEnd uintptr
 	envStart, envEnd   uintptr
 	executable         string
+	unused             []*source // to release when mu is unlocked
 }
 
 // New returns an empty address space on platform p. It starts with one
@@ -76,13 +78,13 @@ func (m *MemoryManager) DecUsers() {
 
 func (m *MemoryManager) release() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if m.released {
 		return
 	}
 	m.released = true
-	for _, v := range m.vmas {
-		m.mf.DecRef(v.off, int64(v.length()))
+	for i := range m.vmas {
+		m.dropLocked(&m.vmas[i])
 	}
 	m.vmas = nil
 	m.as.Release()
@@ -146,11 +148,12 @@ func (m *MemoryManager) writeProtectPrivateLocked() error {
 }
 
 // forkVMA gives c its copy of the parent's vma v (cow when private): a
-// new reference to the same pages.
+// new reference to the same pages, and to its source.
 func (c *MemoryManager) forkVMA(v vma) error {
 	if err := c.mf.IncRef(v.off, int64(v.length())); err != nil {
 		return err
 	}
+	v.hold()
 	c.vmas.insert(v)
 	return c.as.MapFile(v.start, v.length(), v.off, v.hostProt())
 }

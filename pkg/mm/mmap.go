@@ -9,7 +9,8 @@ import (
 
 // Mappable is the source of a file-backed mapping (an open file). Private
 // mappings copy its bytes into the memory file when mapped, unless it is
-// FileBacked (see MMap).
+// FileBacked (see MMap), and read them again on madvise(MADV_DONTNEED). A
+// Mappable that is RefCounted is kept open while mapped (source.go).
 type Mappable interface {
 	// ReadAt reads like io.ReaderAt (short reads at EOF return io.EOF or n < len).
 	ReadAt(p []byte, off int64) (int, error)
@@ -57,14 +58,12 @@ func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 	if !ok {
 		return 0, linux.ENOMEM
 	}
-	var backed FileBacked
-	if fb, ok := o.Mappable.(FileBacked); ok && fb.MemoryFile() == m.mf {
-		backed = fb
-	} else if o.Mappable != nil && !o.Private && o.Prot&linux.PROT_WRITE != 0 {
+	backed := m.backing(o.Mappable) != nil
+	if o.Mappable != nil && !backed && !o.Private && o.Prot&linux.PROT_WRITE != 0 {
 		return 0, linux.ENODEV
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if m.released {
 		return 0, linux.ENOMEM
 	}
@@ -94,34 +93,16 @@ func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 		name:      o.Name,
 	}
 	if o.Mappable != nil {
-		v.file, v.name, v.fileOff = true, o.Mappable.Name(), o.Offset
+		v.src, v.name, v.fileOff = newSource(o.Mappable), o.Mappable.Name(), o.Offset
 		if id, ok := o.Mappable.(FileIdentity); ok {
 			v.devMajor, v.devMinor, v.ino = id.DeviceInode()
 		}
-		if !o.Private {
-			v.writable = backed != nil && o.FileWritable
-			v.src = backed
-		}
+		v.writable = !o.Private && backed && o.FileWritable
 	}
-	var pieces []vma
-	if backed != nil {
-		if pieces, err = backedPieces(v, backed); err != nil {
-			return 0, err
-		}
-		for i := range pieces {
-			pieces[i].cow = o.Private
-		}
-	} else {
-		if v.off, err = m.mf.Allocate(int64(length)); err != nil {
-			return 0, err
-		}
-		if o.Mappable != nil {
-			if err := m.fill(v.off, int64(length), o.Mappable, o.Offset); err != nil {
-				m.mf.Free(v.off, int64(length))
-				return 0, err
-			}
-		}
-		pieces = []vma{v}
+	pieces, err := m.backLocked(v)
+	if err != nil {
+		m.unrefLocked(v.src, 0) // no vma holds it
+		return 0, err
 	}
 	if fixed {
 		m.removeLocked(addr, addr+length)
@@ -130,6 +111,42 @@ func (m *MemoryManager) MMap(o MMapOpts) (uintptr, error) {
 		return 0, err
 	}
 	return addr, nil
+}
+
+// backLocked returns the vmas of v, a new vma in no set, holding their
+// memory file pages and their source: a file in this memory file lends its
+// own pages (copy-on-write for a private mapping); other mappings get new
+// pages, filled with the file's bytes for a file mapping.
+func (m *MemoryManager) backLocked(v vma) ([]vma, error) {
+	var pieces []vma
+	var fb FileBacked
+	if v.src != nil {
+		fb = m.backing(v.src.Mappable)
+	}
+	if fb != nil {
+		var err error
+		if pieces, err = backedPieces(v, fb); err != nil {
+			return nil, err
+		}
+	} else {
+		off, err := m.mf.Allocate(int64(v.length()))
+		if err != nil {
+			return nil, err
+		}
+		if v.src != nil {
+			if err := m.fill(off, int64(v.length()), v.src, v.fileOff); err != nil {
+				m.mf.Free(off, int64(v.length()))
+				return nil, err
+			}
+		}
+		v.off = off
+		pieces = []vma{v}
+	}
+	for i := range pieces {
+		pieces[i].cow = !v.shared && fb != nil
+		pieces[i].hold()
+	}
+	return pieces, nil
 }
 
 // backedPieces returns v split into vmas, one per contiguous memory file
@@ -256,7 +273,7 @@ func (m *MemoryManager) fill(off, length int64, src Mappable, fileOff int64) err
 // The caller updates the platform.
 func (m *MemoryManager) removeLocked(start, end uintptr) {
 	for _, v := range m.vmas.remove(start, end) {
-		m.mf.DecRef(v.off, int64(v.length()))
+		m.dropLocked(&v)
 	}
 }
 
@@ -267,7 +284,7 @@ func (m *MemoryManager) Munmap(addr, length uintptr) error {
 		return linux.EINVAL
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if !m.vmas.overlaps(addr, end) {
 		return nil
 	}
@@ -300,7 +317,7 @@ func (m *MemoryManager) Mprotect(addr, length uintptr, prot int) error {
 	}
 	i, j := m.vmas.span(addr, end)
 	for k := i; k < j; k++ {
-		if v := m.vmas[k]; v.file && v.shared && !v.writable && prot&linux.PROT_WRITE != 0 {
+		if v := m.vmas[k]; v.src != nil && v.shared && !v.writable && prot&linux.PROT_WRITE != 0 {
 			return linux.EACCES
 		}
 	}
@@ -339,7 +356,7 @@ func (m *MemoryManager) Brk(addr uintptr) uintptr { return m.BrkLimit(addr, 0) }
 // BrkLimit is Brk honouring RLIMIT_AS (limitAS bytes, 0: no limit).
 func (m *MemoryManager) BrkLimit(addr uintptr, limitAS uint64) uintptr {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if addr < m.brkStart || m.released {
 		return m.brk
 	}

@@ -1,17 +1,12 @@
 package mm
 
-import (
-	"fmt"
-
-	"bulwark.dev/pkg/abi/linux"
-)
+import "bulwark.dev/pkg/abi/linux"
 
 // Mremap implements mremap(2) (flags MREMAP_MAYMOVE and MREMAP_FIXED):
 // it shrinks, grows in place when the pages above are free, or moves the
 // mapping (the pages move with it, nothing is copied). [old, old+oldSize)
 // must be mapped (linux.EFAULT otherwise). limitAS is RLIMIT_AS (0: no
-// limit). Growing a private file mapping is not supported (linux.ENOMEM)
-// nor is oldSize 0 (linux.EINVAL).
+// limit). oldSize 0 is not supported (linux.EINVAL).
 func (m *MemoryManager) Mremap(old, oldSize, newSize uintptr, flags int, newAddr uintptr, limitAS uint64) (uintptr, error) {
 	if flags&^(linux.MREMAP_MAYMOVE|linux.MREMAP_FIXED) != 0 || old%linux.PageSize != 0 ||
 		(flags&linux.MREMAP_FIXED != 0 && flags&linux.MREMAP_MAYMOVE == 0) {
@@ -33,7 +28,7 @@ func (m *MemoryManager) Mremap(old, oldSize, newSize uintptr, flags int, newAddr
 		}
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if old+oldSize < old || !m.vmas.covered(old, old+oldSize) {
 		return 0, linux.EFAULT
 	}
@@ -99,100 +94,24 @@ func (m *MemoryManager) unmapLocked(start, end uintptr) {
 }
 
 // growLocked extends the vma ending at addr by length bytes, which are
-// free: anonymous memory gets new zeroed pages, a shared file mapping the
-// file's next pages.
+// free, backed as mmap backs a new mapping: anonymous memory gets new
+// zeroed pages, a file mapping the file's next pages.
 func (m *MemoryManager) growLocked(addr, length uintptr) error {
 	i := m.vmas.find(addr - 1)
 	if i >= len(m.vmas) || m.vmas[i].end != addr {
 		return linux.EFAULT
 	}
 	last := m.vmas[i]
-	v := last.from(last.start) // a copy with the same attributes
+	v := last
 	v.start, v.end, v.cow = addr, addr+length, false
-	if v.file {
+	if v.src != nil {
 		v.fileOff = last.fileOff + int64(addr-last.start)
 	}
-	switch {
-	case v.src != nil:
-		pieces, err := backedPieces(v, v.src)
-		if err != nil {
-			return err
-		}
-		return m.insertLocked(pieces)
-	case v.file:
-		return linux.ENOMEM
-	}
-	off, err := m.mf.Allocate(int64(length))
+	pieces, err := m.backLocked(v)
 	if err != nil {
 		return err
 	}
-	v.off = off
-	return m.insertLocked([]vma{v})
-}
-
-// Decommit implements madvise(MADV_DONTNEED): private anonymous memory in
-// [addr, addr+length) reads as zeros afterwards. Shared memory keeps its
-// contents, as shmem does; private file mappings keep theirs too (Linux
-// would re-read the file). linux.ENOMEM if part of the range is unmapped
-// (the mapped part is still done).
-func (m *MemoryManager) Decommit(addr, length uintptr) error {
-	end, ok := pageUp(addr + length)
-	if addr%linux.PageSize != 0 || !ok || addr+length < addr {
-		return linux.EINVAL
-	}
-	if length == 0 {
-		return nil
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for pos := addr; pos < end; {
-		i := m.vmas.find(pos)
-		if i == len(m.vmas) || m.vmas[i].start >= end {
-			break
-		}
-		v := m.vmas[i]
-		lo := max(pos, v.start)
-		hi := min(end, v.end)
-		pos = hi
-		if v.shared || v.file {
-			continue
-		}
-		if err := m.decommitLocked(v, lo, hi); err != nil {
-			return linux.EIO
-		}
-	}
-	if !m.vmas.covered(addr, end) {
-		return linux.ENOMEM
-	}
-	return nil
-}
-
-// decommitLocked zeroes [lo, hi) of private anonymous vma v: pages it holds
-// alone go back to the host, copy-on-write pages still shared are replaced
-// by new zeroed ones.
-func (m *MemoryManager) decommitLocked(v vma, lo, hi uintptr) error {
-	if !v.cow {
-		return m.mf.Decommit(v.off+int64(lo-v.start), int64(hi-lo))
-	}
-	for pos := lo; pos < hi; {
-		off := v.off + int64(pos-v.start)
-		refs, _, runEnd := m.mf.run(off)
-		if refs == 0 {
-			return fmt.Errorf("memory file page %#x of %#x is not allocated", off, pos)
-		}
-		next := min(hi, pos+uintptr(runEnd-off))
-		var err error
-		if refs == 1 {
-			err = m.mf.Decommit(off, int64(next-pos))
-		} else {
-			err = m.replaceLocked(pos, next)
-		}
-		if err != nil {
-			return err
-		}
-		pos = next
-	}
-	return nil
+	return m.insertLocked(pieces)
 }
 
 // Mapped reports whether all of [addr, addr+length) is mapped (for

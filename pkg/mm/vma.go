@@ -21,12 +21,13 @@ type vma struct {
 	// writable: a shared file mapping of the file's own pages (src) whose
 	// file is open for writing, so PROT_WRITE may be added.
 	writable bool
-	src      FileBacked // the file of a shared file mapping of its pages
+	// src is the file of a file mapping, nil for anonymous memory
+	// (source.go); fileOff, devMajor, devMinor and ino apply with it.
+	src     *source
+	fileOff int64 // offset in the file of start
 
 	// What /proc/[pid]/maps shows.
 	name     string // path of the file, or a special name such as "[stack]"
-	file     bool   // file-backed (name is a path and fileOff, dev, ino apply)
-	fileOff  int64  // offset in the file of start
 	devMajor uint32
 	devMinor uint32
 	ino      uint64
@@ -39,7 +40,7 @@ func (v vma) from(addr uintptr) vma {
 	d := addr - v.start
 	v.start = addr
 	v.off += int64(d)
-	if v.file {
+	if v.src != nil {
 		v.fileOff += int64(d)
 	}
 	return v

@@ -61,6 +61,13 @@ func (m fileMappable) ReadAt(p []byte, off int64) (int, error) { return m.f.Read
 
 func (m fileMappable) Name() string { return m.name }
 
+// IncRef implements mm.RefCounted: a mapping keeps its file open, as on
+// Linux.
+func (m fileMappable) IncRef() { m.f.IncRef() }
+
+// DecRef drops the mapping's reference.
+func (m fileMappable) DecRef() { m.f.DecRef() }
+
 // DeviceInode implements mm.FileIdentity.
 func (m fileMappable) DeviceInode() (major, minor uint32, ino uint64) {
 	return m.st.DevMajor, m.st.DevMinor, m.st.Ino
@@ -149,8 +156,10 @@ func sysMprotect(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	return 0, t.MemoryManager().Mprotect(a[0], a[1], prot)
 }
 
-// sysMadvise: MADV_DONTNEED (and MADV_REMOVE) zero private anonymous
-// pages, which malloc relies on; other known advice is a hint that
+// sysMadvise: MADV_DONTNEED (and MADV_REMOVE) drop private pages
+// (mm.Decommit): private anonymous memory reads zeros again, which malloc
+// relies on, and a private file mapping the file's current bytes; shared
+// mappings keep their contents. Other known advice is a hint that
 // succeeds.
 func sysMadvise(t *kernel.Task, a kernel.SyscallArguments) (uintptr, error) {
 	addr, length, advice := a[0], a[1], int(a[2])

@@ -66,6 +66,15 @@ func mapFile(t *testing.T, m *mm.MemoryManager, f *vfs.File, length uintptr, pro
 	return addr
 }
 
+// unmap removes a mapping mapFile made, and with it its reference on the
+// file.
+func unmap(t *testing.T, m *mm.MemoryManager, addr, length uintptr) {
+	t.Helper()
+	if err := m.Munmap(addr, length); err != nil {
+		t.Fatalf("munmap: %v", err)
+	}
+}
+
 func open(t *testing.T, fs *vfs.FSContext, path string, flags uint32) *vfs.File {
 	t.Helper()
 	f, err := vfs.OpenAt(ctx, fs, nil, path, flags, 0o644)
@@ -181,8 +190,13 @@ func testSharedMappingCoherence(t *testing.T, opts gofer.Options) {
 		t.Fatalf("host file after fsync: len %d, %q", len(b), b[:210])
 	}
 
-	// A store after fsync reaches the host at the last close.
+	// A store after fsync reaches the host at the last close, which
+	// comes once no mapping holds the file either (mappings keep their
+	// file open, as on Linux).
 	poke(t, m, addr+400, "closed")
+	unmap(t, m, addr, 2*pg)
+	unmap(t, m2, addr2, pg)
+	unmap(t, m2, addr3, pg)
 	f.DecRef()
 	if b := hostFile(t, host); string(b[400:406]) != "closed" {
 		t.Fatalf("host file after close: %q", b[400:406])
@@ -268,6 +282,7 @@ func testSharedMappingAppend(t *testing.T, opts gofer.Options) {
 	if got := peek(t, m, addr, 7); got != "abcdef\x00" {
 		t.Fatalf("read-only mapping after appends: %q", got)
 	}
+	unmap(t, m, addr, pg)
 	w.DecRef()
 	r.DecRef()
 	if b := hostFile(t, host); string(b) != "abcdef" {
@@ -337,6 +352,7 @@ func testCacheCreatedDuringWrites(t *testing.T, opts gofer.Options) {
 			t.Fatalf("writer %d: mapping has %q", w, got)
 		}
 	}
+	unmap(t, m, addr, 4*pg)
 	f.DecRef()
 	b := hostFile(t, host)
 	for w := 0; w < writers; w++ {
