@@ -27,6 +27,10 @@ func tracedThread(b *testing.B) (*Platform, *stub) {
 	if err := th.seize(); err != nil {
 		b.Fatal(err)
 	}
+	// Apply the mappings recorded until a first run (pending.go).
+	if err := as.goLive(th); err != nil {
+		b.Fatal(err)
+	}
 	r := platformtest.StartRegs(platformtest.RIPLoop)
 	if _, err := th.switchTo(&r, new(atomic.Bool)); err != nil {
 		b.Fatal(err)
