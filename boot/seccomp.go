@@ -21,7 +21,8 @@ import (
 // subtle EPERM. The e2e and conformance suites run under the filter.
 
 // platformRules are the ptrace platform's: tracing and reaping the stub
-// processes, signalling them (Context.Interrupt, kills), and their pidfds.
+// processes, signalling them (Context.Interrupt, kills), their pidfds, and
+// the CPU affinity of the sandbox's own threads.
 // The sandbox has its own PID namespace, which holds only itself and its
 // stubs, so signals and waits need no pid check. Any ptrace request is
 // allowed: the platform's needs grow (register sets, FPU state, threads);
@@ -39,6 +40,8 @@ func platformRules() seccomp.Rules {
 	} {
 		r.Add(nr)
 	}
+	// The platform pins its own threads (stub.HostPin): pid 0 only.
+	r.Add(unix.SYS_SCHED_SETAFFINITY, seccomp.Rule{seccomp.ArgEq(0, 0)})
 	return r
 }
 

@@ -39,6 +39,7 @@ type context struct {
 	as       *addressSpace // address space of th
 	th       *stub         // the context's stub thread in as, or nil
 	pin      *istub.Pin    // th's CPU affinity
+	host     istub.HostPin // the owner thread's CPU affinity
 	fp       []byte        // copy of the FPU state, valid when fpValid
 	fpValid  bool          // fp is the current state
 	fpDirty  bool          // fp must be written to th before it runs
@@ -68,6 +69,7 @@ func (c *context) Switch(as platform.AddressSpace, regs *platform.Registers) (pl
 		// this thread.
 		runtime.LockOSThread()
 		c.owner = unix.Gettid()
+		c.host = c.p.aff.NewHostPin()
 	}
 	trap, err := c.switchOnOwner(pas, regs)
 	if err != nil {
@@ -96,7 +98,7 @@ func (c *context) switchOnOwner(as *addressSpace, regs *platform.Registers) (pla
 		return platform.Trap{}, err
 	}
 	c.fpValid = false
-	c.pin.Follow()
+	c.host.Follow(c.pin, c.pin.Follow())
 	c.pin.Enter()
 	defer c.pin.Exit()
 	return th.switchTo(regs, &c.interrupted)
@@ -227,6 +229,7 @@ func (c *context) Release() {
 	c.released = true
 	if c.owner != 0 && unix.Gettid() == c.owner {
 		c.dropThread()
+		c.host.Release()
 		c.owner = 0
 		runtime.UnlockOSThread()
 	}

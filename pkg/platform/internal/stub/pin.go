@@ -74,6 +74,10 @@ type Affinity struct {
 	pins   map[*Pin]struct{} // mu: pinned threads
 	timer  *time.Timer       // mu: armed while pins is not empty
 	closed bool              // mu
+	// active is how many pinned threads made a Switch between the last
+	// two ticks (HostPin).
+	active atomic.Int32
+	hostState
 }
 
 // Pin is the CPU affinity of one stub thread. Follow, Enter, Exit and
@@ -163,15 +167,19 @@ func (a *Affinity) track(p *Pin) {
 	}
 }
 
-// tick frees the threads that have been in the same Switch since the
-// previous tick. A thread freed just as its owner pins it again (after
-// that Switch) may stay free until it next moves: that costs speed, never
-// correctness.
+// tick counts the threads that made a Switch since the previous tick and
+// frees those that have been in the same Switch since then. A thread freed
+// just as its owner pins it again (after that Switch) may stay free until
+// it next moves: that costs speed, never correctness.
 func (a *Affinity) tick() {
 	var stale []*Pin
+	active := int32(0)
 	a.mu.Lock()
 	for p := range a.pins {
 		g := p.gen.Load()
+		if g != p.seen {
+			active++
+		}
 		if p.inSwitch.Load() && g == p.seen {
 			stale = append(stale, p)
 			delete(a.pins, p)
@@ -179,6 +187,7 @@ func (a *Affinity) tick() {
 		}
 		p.seen = g
 	}
+	a.active.Store(active)
 	if len(a.pins) > 0 && !a.closed {
 		a.timer.Reset(unpinPeriod)
 	}
