@@ -69,6 +69,12 @@ func (k *Kernel) watchAsync(f *vfs.File, fd int32, interest uint32, ch <-chan st
 		case <-stop:
 			return
 		}
+		// Both may be ready: once O_ASYNC is cleared, nothing is sent.
+		select {
+		case <-stop:
+			return
+		default:
+		}
 		// Subscribe before looking, so that no later change is missed.
 		ch = f.Notify()
 		now := f.Readiness(interest)
@@ -85,6 +91,9 @@ func (k *Kernel) watchAsync(f *vfs.File, fd int32, interest uint32, ch <-chan st
 // band in its siginfo, or a plain SIGIO.
 func (k *Kernel) sendIO(f *vfs.File, fd int32, e ioEvent) {
 	owner, sig := f.Owner()
+	if owner == 0 || f.StatusFlags()&linux.O_ASYNC == 0 {
+		return // changed since the watcher woke up
+	}
 	info := kernelInfo(linux.SIGIO)
 	if sig != 0 {
 		info = linux.SignalInfo{Signo: sig, Code: e.code}
