@@ -410,15 +410,7 @@ func (c *Client) Link(dir FID, name string, target FID) (Attr, error) {
 	e.fid(dir)
 	e.str(name)
 	e.fid(target)
-	d, err := c.callNoFD(tLink, e)
-	if err != nil {
-		return Attr{}, err
-	}
-	a := d.attr()
-	if !d.done() {
-		return Attr{}, linux.EIO
-	}
-	return a, nil
+	return attrOnly(c.callNoFD(tLink, e))
 }
 
 // Unlink removes name from dir; flags may hold AT_REMOVEDIR.

@@ -26,17 +26,27 @@ func (ss *session) attach(d *decoder, e *encoder) (int, error) {
 	return -1, nil
 }
 
+// dirAndName decodes a request that is a directory and one component of
+// it, with nothing after: the directory (to put back) and the name.
+func (ss *session) dirAndName(d *decoder) (*node, string, error) {
+	dirF, name := d.fid(), d.str()
+	if !d.done() {
+		return nil, "", linux.EINVAL
+	}
+	if err := checkName(name); err != nil {
+		return nil, "", err
+	}
+	dn, err := ss.getDir(dirF)
+	if err != nil {
+		return nil, "", err
+	}
+	return dn, name, nil
+}
+
 // walk looks up one component. It holds Server.mu for writing so that the
 // name it records matches the file it opened.
 func (ss *session) walk(d *decoder, e *encoder) (int, error) {
-	dirF, name := d.fid(), d.str()
-	if !d.done() {
-		return -1, linux.EINVAL
-	}
-	if err := checkName(name); err != nil {
-		return -1, err
-	}
-	dn, err := ss.getDir(dirF)
+	dn, name, err := ss.dirAndName(d)
 	if err != nil {
 		return -1, err
 	}
@@ -119,14 +129,7 @@ func (ss *session) stat(d *decoder, e *encoder) (int, error) {
 // without following a symlink at it): how a client checks that a name it
 // walked before still names the same file.
 func (ss *session) statAt(d *decoder, e *encoder) (int, error) {
-	dirF, name := d.fid(), d.str()
-	if !d.done() {
-		return -1, linux.EINVAL
-	}
-	if err := checkName(name); err != nil {
-		return -1, err
-	}
-	dn, err := ss.getDir(dirF)
+	dn, name, err := ss.dirAndName(d)
 	if err != nil {
 		return -1, err
 	}
