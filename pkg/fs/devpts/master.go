@@ -69,7 +69,7 @@ func (m *masterFile) Write(ctx vfs.Context, f *vfs.File, src []byte, _ int64) (i
 		if n > 0 {
 			p.notifyLocked()
 		}
-		ch := p.changed
+		ch := p.changed.Chan()
 		p.mu.Unlock()
 		p.signal(sigs...)
 		if done == len(src) {
@@ -109,7 +109,7 @@ func (m *masterFile) Readiness(mask uint32) uint32 {
 func (m *masterFile) Notify() <-chan struct{} {
 	m.p.mu.Lock()
 	defer m.p.mu.Unlock()
-	return m.p.changed
+	return m.p.changed.Chan()
 }
 
 // Ioctl implements vfs.Ioctler.

@@ -45,7 +45,7 @@ type pty struct {
 	slaves      int           // open slave files, guarded by mu
 	otherClosed bool          // the last slave file was closed, guarded by mu
 	hungUp      bool          // the master was closed, guarded by mu
-	changed     chan struct{} // closed at the next change, guarded by mu
+	changed     vfs.Changes   // the waiters of a change, guarded by mu
 }
 
 // ptyRdev is the device number of /dev/pts/n.
@@ -56,7 +56,7 @@ func ptyRdev(n uint32) uint32 {
 func newPTY(ts *Terminals, n uint32, kern *kernel.Kernel, uid uint32) *pty {
 	p := &pty{
 		index: n, id: kernel.LocalTerminal | uint64(ptyRdev(n)), kern: kern, ts: ts,
-		ld: newLdisc(), master: masterTermios(), locked: true, changed: make(chan struct{}),
+		ld: newLdisc(), master: masterTermios(), locked: true,
 	}
 	now := time.Now()
 	p.node = &slaveNode{p: p, born: linux.Timespec{Sec: now.Unix(), Nsec: int64(now.Nanosecond())}}
@@ -69,8 +69,7 @@ var noDeadline time.Time
 
 // notifyLocked wakes every waiter.
 func (p *pty) notifyLocked() {
-	close(p.changed)
-	p.changed = make(chan struct{})
+	p.changed.Notify()
 }
 
 // notify wakes every waiter (a VTIME timer).
@@ -83,7 +82,7 @@ func (p *pty) notify() {
 // wait blocks until the next change, until deadline if it is not zero, or
 // until a signal (linux.ERESTARTSYS). p.mu is held on entry and return.
 func (p *pty) wait(ctx vfs.Context, deadline time.Time) error {
-	ch := p.changed
+	ch := p.changed.Chan()
 	p.mu.Unlock()
 	if !deadline.IsZero() {
 		tm := time.AfterFunc(time.Until(deadline), p.notify)

@@ -160,7 +160,7 @@ func (s *slaveFile) Readiness(mask uint32) uint32 {
 func (s *slaveFile) Notify() <-chan struct{} {
 	s.p.mu.Lock()
 	defer s.p.mu.Unlock()
-	return s.p.changed
+	return s.p.changed.Chan()
 }
 
 // Ioctl implements vfs.Ioctler.

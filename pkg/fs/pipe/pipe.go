@@ -15,27 +15,26 @@ const Capacity = 64 << 10
 // Pipe is a pipe's buffer and its ends' counts. Safe for concurrent use.
 type Pipe struct {
 	mu      sync.Mutex
-	buf     []byte        // unread bytes, guarded by mu
-	readers int           // open read ends, guarded by mu
-	writers int           // open write ends, guarded by mu
-	rOpens  int           // read ends ever opened (FIFO open waits), guarded by mu
-	wOpens  int           // write ends ever opened, guarded by mu
-	changed chan struct{} // closed at the next state change, guarded by mu
+	buf     []byte      // unread bytes, guarded by mu
+	readers int         // open read ends, guarded by mu
+	writers int         // open write ends, guarded by mu
+	rOpens  int         // read ends ever opened (FIFO open waits), guarded by mu
+	wOpens  int         // write ends ever opened, guarded by mu
+	changed vfs.Changes // the waiters of a state change, guarded by mu
 }
 
 // New returns a pipe with no ends open.
-func New() *Pipe { return &Pipe{changed: make(chan struct{})} }
+func New() *Pipe { return &Pipe{} }
 
 // notifyLocked wakes every waiter. p.mu must be held.
 func (p *Pipe) notifyLocked() {
-	close(p.changed)
-	p.changed = make(chan struct{})
+	p.changed.Notify()
 }
 
 // wait blocks until the next state change (p.mu held on entry and on
 // return) or a signal (linux.ERESTARTSYS).
 func (p *Pipe) wait(ctx vfs.Context) error {
-	ch := p.changed
+	ch := p.changed.Chan()
 	p.mu.Unlock()
 	err := ctx.Block(ch)
 	p.mu.Lock()
@@ -240,7 +239,7 @@ func (e *End) Readiness(mask uint32) uint32 {
 func (e *End) Notify() <-chan struct{} {
 	e.p.mu.Lock()
 	defer e.p.mu.Unlock()
-	return e.p.changed
+	return e.p.changed.Chan()
 }
 
 // Buffered returns the number of unread bytes.

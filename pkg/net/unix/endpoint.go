@@ -61,7 +61,7 @@ type endpoint struct {
 	bindMu sync.Mutex
 
 	mu       sync.Mutex
-	changed  chan struct{}          // closed at the next change of state, guarded by mu
+	changed  vfs.Changes            // the waiters of a change of state, guarded by mu
 	state    int                    // state*, guarded by mu
 	peer     *endpoint              // connected peer or dgram default destination, guarded by mu
 	bound    *binding               // own binding (nil: not bound), guarded by mu
@@ -81,7 +81,7 @@ type endpoint struct {
 }
 
 func newEndpoint(ns *Namespace, typ int) *endpoint {
-	return &endpoint{ns: ns, typ: typ, opts: net.NewOptions(), changed: make(chan struct{})}
+	return &endpoint{ns: ns, typ: typ, opts: net.NewOptions()}
 }
 
 // stream reports whether e is a byte stream.
@@ -92,8 +92,7 @@ func (e *endpoint) connOriented() bool { return e.typ != linux.SOCK_DGRAM }
 
 // notifyLocked wakes everyone waiting on e. e.mu must be held.
 func (e *endpoint) notifyLocked() {
-	close(e.changed)
-	e.changed = make(chan struct{})
+	e.changed.Notify()
 }
 
 func (e *endpoint) notify() {
@@ -105,7 +104,7 @@ func (e *endpoint) notify() {
 // waitLocked releases e.mu, blocks until e changes, a signal or deadline
 // (see net.Block) and retakes e.mu.
 func (e *endpoint) waitLocked(ctx vfs.Context, deadline time.Time) error {
-	ch := e.changed
+	ch := e.changed.Chan()
 	e.mu.Unlock()
 	err := net.Block(ctx, ch, deadline)
 	e.mu.Lock()
@@ -213,7 +212,7 @@ func (e *endpoint) writable(peer *endpoint) bool {
 func (e *endpoint) Notify() <-chan struct{} {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.changed
+	return e.changed.Chan()
 }
 
 // Release implements vfs.FileImpl: the peer sees end of file (and

@@ -90,7 +90,7 @@ func (e *endpoint) sendStream(ctx net.Context, target *endpoint, m *message, non
 	defer func() { releaseFiles(m.rights) }()
 	for {
 		e.mu.Lock()
-		shut, ch := e.shutSnd, e.changed
+		shut, ch := e.shutSnd, e.changed.Chan()
 		e.mu.Unlock()
 		if shut {
 			return partial(done, linux.EPIPE)
@@ -147,7 +147,7 @@ func (e *endpoint) sendRecord(ctx net.Context, target *endpoint, m *message, non
 	}
 	for {
 		e.mu.Lock()
-		shut, ch := e.shutSnd, e.changed
+		shut, ch := e.shutSnd, e.changed.Chan()
 		e.mu.Unlock()
 		if shut {
 			releaseFiles(m.rights)
