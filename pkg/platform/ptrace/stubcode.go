@@ -56,14 +56,12 @@ func (s *stubImage) trapAfterSyscall() uintptr { return s.syscallAddr + 3 }
 const (
 	nrRtSigaction   = 13
 	nrRtSigprocmask = 14
-	nrMunmap        = 11
 	nrPause         = 34
 	nrClone         = 56
 	nrExit          = 60
 	nrGetpid        = 39
 	nrFork          = 57
 	nrKill          = 62
-	nrCloseRange    = 436
 	sigChld         = 17
 	sigStop         = 19
 	sigSetmask      = 2
@@ -86,34 +84,10 @@ func buildStub() (*stubImage, error) {
 	const dataOff = 0x300 // well past the code, still in the one page
 	data := uint64(stubAddr + dataOff)
 
-	a.MovEAX(nrMunmap)
-	a.XorEDI()
-	a.MovRSI(stubAddr)
-	a.Syscall()
-	a.MovEAX(nrMunmap)
-	a.MovRDI(stubAddr + pageSize)
-	a.MovRSI(userTop - (stubAddr + pageSize))
-	a.Syscall()
-	// rt_sigaction(SIGCHLD, &{SIG_IGN}, NULL, 8)
-	a.MovEAX(nrRtSigaction)
-	a.MovEDI(sigChld)
-	a.MovRSI(data)
-	a.XorEDX()
-	a.MovR10D(8)
-	a.Syscall()
-	// rt_sigprocmask(SIG_SETMASK, &empty, NULL, 8)
-	a.MovEAX(nrRtSigprocmask)
-	a.MovEDI(sigSetmask)
-	a.MovRSI(data + 32)
-	a.XorEDX()
-	a.MovR10D(8)
-	a.Syscall()
-	// close_range(stubMemFD+1, ~0, 0)
-	a.MovEAX(nrCloseRange)
-	a.MovEDI(stubMemFD + 1)
-	a.MovESI(^uint32(0))
-	a.XorEDX()
-	a.Syscall()
+	a.UnmapAllButStub()
+	a.SigCall(nrRtSigaction, sigChld, data)         // SIGCHLD: SIG_IGN
+	a.SigCall(nrRtSigprocmask, sigSetmask, data+32) // block nothing
+	a.CloseFrom(stubMemFD + 1)
 	a.Int3() // ready
 
 	img := &stubImage{}

@@ -103,7 +103,6 @@ func (a *asm) cmpxchgGo()        { a.Emit(0xf0, 0x0f, 0xb1, 0x53, hdrGo) } // lo
 
 // Host syscall numbers and values used by the stub (x86-64).
 const (
-	nrMunmap        = 11
 	nrRtSigaction   = 13
 	nrRtSigprocmask = 14
 	nrRtSigreturn   = 15
@@ -118,7 +117,6 @@ const (
 	nrFutex         = 202
 	nrSchedSetaff   = 203
 	nrSeccomp       = 317
-	nrCloseRange    = 436
 
 	sigTrap              = 5
 	sigChld              = 17
@@ -162,39 +160,13 @@ func buildStub() (*stubImage, error) {
 	var a asm
 	data := uint64(stubAddr + dataOff)
 
-	a.MovEAX(nrMunmap)
-	a.XorEDI()
-	a.MovRSI(stubAddr)
-	a.Syscall()
-	a.MovEAX(nrMunmap)
-	a.MovRDI(stubAddr + pageSize)
-	a.MovRSI(userTop - (stubAddr + pageSize))
-	a.Syscall()
-	a.MovEAX(nrRtSigaction)
-	a.MovEDI(sigChld)
-	a.MovRSI(data + dataIgn)
-	a.XorEDX()
-	a.MovR10D(8)
-	a.Syscall()
+	a.UnmapAllButStub()
+	a.SigCall(nrRtSigaction, sigChld, data+dataIgn)
 	for _, sig := range trapSignals {
-		a.MovEAX(nrRtSigaction)
-		a.MovEDI(sig)
-		a.MovRSI(data + dataAct)
-		a.XorEDX()
-		a.MovR10D(8)
-		a.Syscall()
+		a.SigCall(nrRtSigaction, sig, data+dataAct)
 	}
-	a.MovEAX(nrRtSigprocmask)
-	a.MovEDI(sigSetmask)
-	a.MovRSI(data + dataEmpty)
-	a.XorEDX()
-	a.MovR10D(8)
-	a.Syscall()
-	a.MovEAX(nrCloseRange)
-	a.MovEDI(slotFD + 1)
-	a.MovESI(^uint32(0))
-	a.XorEDX()
-	a.Syscall()
+	a.SigCall(nrRtSigprocmask, sigSetmask, data+dataEmpty)
+	a.CloseFrom(slotFD + 1)
 	a.MovEAX(nrPrctl)
 	a.MovEDI(prSetNoNewPrivs)
 	a.MovESI(1)

@@ -1,6 +1,10 @@
 package stub
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/unix"
+)
 
 // Asm is a minimal x86-64 assembler for the instructions both stubs need.
 // Code is assembled at Addr+CodeOffset; B is the code so far, which callers
@@ -59,3 +63,38 @@ func (a *Asm) TestRAX() { a.Emit(0x48, 0x85, 0xc0) }
 
 // JmpBack8 emits a short jump back to target.
 func (a *Asm) JmpBack8(target uintptr) { a.Emit(0xeb, byte(int8(int(target)-int(a.PC()+2)))) }
+
+// The prologue pieces both stubs share.
+
+// UnmapAllButStub emits the munmaps that empty the user address range but
+// for the stub page: [0, Addr) and [Addr+PageSize, UserTop).
+func (a *Asm) UnmapAllButStub() {
+	a.MovEAX(unix.SYS_MUNMAP)
+	a.XorEDI()
+	a.MovRSI(Addr)
+	a.Syscall()
+	a.MovEAX(unix.SYS_MUNMAP)
+	a.MovRDI(Addr + PageSize)
+	a.MovRSI(UserTop - (Addr + PageSize))
+	a.Syscall()
+}
+
+// SigCall emits nr(arg, ptr, NULL, 8): rt_sigaction of signal arg, or
+// rt_sigprocmask with how arg, on an 8-byte signal set.
+func (a *Asm) SigCall(nr, arg uint32, ptr uint64) {
+	a.MovEAX(nr)
+	a.MovEDI(arg)
+	a.MovRSI(ptr)
+	a.XorEDX()
+	a.MovR10D(8)
+	a.Syscall()
+}
+
+// CloseFrom emits close_range(fd, ~0, 0).
+func (a *Asm) CloseFrom(fd uint32) {
+	a.MovEAX(unix.SYS_CLOSE_RANGE)
+	a.MovEDI(fd)
+	a.MovESI(^uint32(0))
+	a.XorEDX()
+	a.Syscall()
+}
