@@ -52,16 +52,24 @@ func TestPinMasks(t *testing.T) {
 	}
 }
 
-// TestAffinity checks that Follow pins once per CPU and that a thread in
-// the same Switch for a whole period is freed, then pinned again.
-func TestAffinity(t *testing.T) {
+// lockedAffinity locks the test to its thread, on a host that tells a
+// thread its CPU, and returns an Affinity closed at the test's end.
+func lockedAffinity(t *testing.T) *Affinity {
+	t.Helper()
 	if !ProbeCPU() {
 		t.Skip("this host does not tell a thread its CPU without a system call")
 	}
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
 	a := new(Affinity)
-	defer a.Close()
+	t.Cleanup(a.Close)
+	return a
+}
+
+// TestAffinity checks that Follow pins once per CPU and that a thread in
+// the same Switch for a whole period is freed, then pinned again.
+func TestAffinity(t *testing.T) {
+	a := lockedAffinity(t)
 	var sets, unsets atomic.Int32
 	p := a.NewPin(func(int) error { sets.Add(1); return nil }, func() { unsets.Add(1) })
 	defer p.Forget()
@@ -114,13 +122,7 @@ func TestQuietStops(t *testing.T) {
 // TestAffinityFailedPin checks that a pinning that fails is reported and
 // not retried on the same CPU.
 func TestAffinityFailedPin(t *testing.T) {
-	if !ProbeCPU() {
-		t.Skip("this host does not tell a thread its CPU without a system call")
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	a := new(Affinity)
-	defer a.Close()
+	a := lockedAffinity(t)
 	var sets atomic.Int32
 	p := a.NewPin(func(int) error { sets.Add(1); return unix.EINVAL }, func() { t.Error("freed a thread never pinned") })
 	cpu, _ := CurrentCPU()
