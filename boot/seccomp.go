@@ -93,20 +93,20 @@ func fileRules() seccomp.Rules {
 // sandboxFilter is the sandbox's whole filter.
 func sandboxFilter(profiling bool) seccomp.Filter {
 	allow := seccomp.GoRuntime()
+	// glibc (cgo builds) starts threads with clone3, whose flags a filter
+	// cannot see; ENOSYS makes it fall back to clone.
+	deny := map[uintptr]seccomp.Action{unix.SYS_CLONE3: seccomp.Errno(unix.ENOSYS)}
 	if profiling {
 		allow.Merge(profileRules())
+		for nr, act := range profileDenials {
+			deny[nr] = act
+		}
 	}
 	allow.Merge(platformRules())
 	allow.Merge(systrapRules())
 	allow.Merge(fileRules())
 	allow.Merge(netRules())
-	return seccomp.Filter{
-		Allow: allow,
-		// glibc (cgo builds) starts threads with clone3, whose flags a
-		// filter cannot see; ENOSYS makes it fall back to clone.
-		Deny:    map[uintptr]seccomp.Action{unix.SYS_CLONE3: seccomp.Errno(unix.ENOSYS)},
-		Default: seccomp.KillProcess,
-	}
+	return seccomp.Filter{Allow: allow, Deny: deny, Default: seccomp.KillProcess}
 }
 
 // installFilter installs sandboxFilter on every thread. It first loads the

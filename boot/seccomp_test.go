@@ -147,6 +147,40 @@ func TestSandboxFilter(t *testing.T) {
 	}
 }
 
+// TestSandboxFilterProfiling checks what --profile-cpu changes: the
+// profiler's timers are allowed, and an open fails instead of killing the
+// sandbox (the profiler's own read of /proc/self/maps) but stays refused.
+func TestSandboxFilterProfiling(t *testing.T) {
+	f := sandboxFilter(true)
+	prog, err := f.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := bpf.NewVM(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		nr   uintptr
+		want seccomp.Action
+	}{
+		{"timer_create", unix.SYS_TIMER_CREATE, seccomp.Allow},
+		{"setitimer", unix.SYS_SETITIMER, seccomp.Allow},
+		{"openat", unix.SYS_OPENAT, seccomp.Errno(unix.EACCES)},
+		{"open", unix.SYS_OPEN, seccomp.KillProcess},
+		{"execve", unix.SYS_EXECVE, seccomp.KillProcess},
+	} {
+		r, err := vm.Run(seccompData(tc.nr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := seccomp.Action(uint32(r)); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // filterChildEnv makes the test binary, as a child, install the filter
 // and run the named scenario (see filterChild).
 const filterChildEnv = "BOOT_TEST_SECCOMP"

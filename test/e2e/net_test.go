@@ -14,11 +14,15 @@ import (
 // served by host sockets the sandbox kernel creates (pkg/net/inet).
 
 // TestNetLoopbackTCP runs a busybox nc listener and a client on
-// 127.0.0.1 in one container.
+// 127.0.0.1 in one container. The listener's stdin is a FIFO held open
+// until the end: with /dev/null it could see the end of its input and
+// quit before the client's data arrived.
 func TestNetLoopbackTCP(t *testing.T) {
 	e := newEnv(t)
 	r := e.run("c", "/bin/sh", "-c",
-		`nc -l -p 7001 > /tmp/got & for i in $(seq 100); do echo hello-tcp | nc 127.0.0.1 7001 && break; sleep 0.1; done; wait; cat /tmp/got`)
+		`mkfifo /tmp/in; nc -l -p 7001 </tmp/in >/tmp/got & exec 3>/tmp/in
+		for i in $(seq 100); do echo hello-tcp | nc 127.0.0.1 7001 && break; sleep 0.1; done
+		wait $!; cat /tmp/got`)
 	if r.Err != nil || r.ExitCode != 0 || !strings.Contains(r.Stdout, "hello-tcp") {
 		t.Errorf("nc over loopback:\n%s", r)
 	}
